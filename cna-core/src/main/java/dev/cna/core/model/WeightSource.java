@@ -1,0 +1,29 @@
+package dev.cna.core.model;
+
+import dev.cna.core.tokenizer.TokenizerSpec;
+
+import java.nio.file.Path;
+
+/**
+ * A model on disk, whatever its format: its configuration, its weights under canonical names
+ * ({@link TensorNames}) in PyTorch orientation, and what the tokenizer needs.
+ */
+public interface WeightSource extends AutoCloseable {
+    /** The file or directory the model was read from. */
+    Path path();
+
+    ModelConfig config();
+
+    boolean has(String canonicalName);
+
+    /** The tensor dequantized to f32; throws {@link ModelFormatException} naming the file and tensor when it cannot. */
+    HostTensor tensor(String canonicalName);
+
+    TokenizerSpec tokenizerSpec();
+
+    /** A short model id for humans and circuit definitions, e.g. "SmolLM2-135M-Instruct.Q4_1". */
+    String modelId();
+
+    @Override
+    void close();
+}

@@ -8,6 +8,8 @@ public final class TensorNames {
     public static final String TOKEN_EMBEDDING = "token_embd.weight";
     public static final String OUTPUT_NORM = "output_norm.weight";
     public static final String OUTPUT = "output.weight";
+    /** Per-frequency rope divisors (llama.cpp stores Llama 3 rope scaling this way). */
+    public static final String ROPE_FREQS = "rope_freqs.weight";
 
     private TensorNames() {}
 

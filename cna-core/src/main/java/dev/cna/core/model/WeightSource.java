@@ -19,6 +19,14 @@ public interface WeightSource extends AutoCloseable {
     /** The tensor dequantized to f32; throws {@link ModelFormatException} naming the file and tensor when it cannot. */
     HostTensor tensor(String canonicalName);
 
+    /**
+     * Whether the file stores this tensor block-quantized (Q4_0, Q4_1, Q8_0, K-quants...). llama.cpp then
+     * rounds the activations that meet it to 8 bits, which {@code Numerics.LLAMA_CPP} reproduces.
+     */
+    default boolean blockQuantized(String canonicalName) {
+        return false;
+    }
+
     TokenizerSpec tokenizerSpec();
 
     /** A short model id for humans and circuit definitions, e.g. "SmolLM2-135M-Instruct.Q4_1". */

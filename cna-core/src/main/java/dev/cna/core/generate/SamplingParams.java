@@ -1,0 +1,36 @@
+package dev.cna.core.generate;
+
+import java.util.List;
+
+/**
+ * How to pick each next token and when to stop.
+ *
+ * @param temperature 0 means greedy
+ * @param topK        keep the k most likely tokens (0 = all)
+ * @param topP        keep the smallest set whose probability reaches p (1 = all)
+ * @param seed        seed of this request's random stream; equal seeds give equal replies
+ * @param maxTokens   most tokens to generate
+ * @param stop        strings that end the reply; they are not part of the returned text
+ */
+public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
+
+    public SamplingParams {
+        if (temperature < 0 || Float.isNaN(temperature)) {
+            throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("topK must be >= 0, got " + topK);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("topP must be in (0, 1], got " + topP);
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+        }
+        stop = List.copyOf(stop);
+    }
+
+    public static SamplingParams greedy(int maxTokens) {
+        return new SamplingParams(0, 0, 1, 0, maxTokens, List.of());
+    }
+}

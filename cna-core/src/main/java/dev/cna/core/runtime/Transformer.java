@@ -1,0 +1,352 @@
+package dev.cna.core.runtime;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.cna.core.model.HostTensor;
+import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.TensorNames;
+import dev.cna.core.model.WeightSource;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The decoder of a Llama-family model (llama, mistral, qwen2) on DJL NDArrays: embeddings, RMSNorm, rotary
+ * attention with grouped-query heads and a KV cache, SwiGLU MLP, tied or untied head. Batches of prompts
+ * of different lengths are left-padded. The weights are read-only after load, so one instance serves any
+ * number of {@link KvCache}s, one forward pass at a time.
+ */
+public final class Transformer implements AutoCloseable {
+    /** Additive mask for keys a query may not see; finite so a fully masked padding row stays NaN-free. */
+    private static final float MASKED = -1e30f;
+
+    private final ModelConfig config;
+    private final WeightStorage storage;
+    private final Numerics numerics;
+    private final NDManager manager;
+    private final NDArray embedding;   // [vocab, hidden] f32, rows gathered per token
+    private final NDArray head;        // [hidden, vocab]
+    private final boolean headQuantized;
+    private final NDArray outputNorm;  // [hidden]
+    private final NDArray rotateHalf;  // [headDim, headDim]: x @ R = concat(-x2, x1)
+    private final Layer[] layers;
+    private final Rope rope;
+
+    /**
+     * One decoder layer; projections are stored transposed ([in, out]) and fused where they share an input.
+     * The flags say which projections the file stores block-quantized (for {@link Numerics#LLAMA_CPP}).
+     */
+    private record Layer(NDArray attnNorm, NDArray qkv, NDArray qkvBias, NDArray attnOutput,
+                         NDArray ffnNorm, NDArray gateUp, NDArray down,
+                         boolean qkvQuantized, boolean attnOutputQuantized, boolean gateUpQuantized, boolean downQuantized) {}
+
+    private Transformer(WeightSource source, WeightStorage storage, Numerics numerics, NDManager manager) {
+        this.config = source.config();
+        this.storage = storage;
+        this.numerics = numerics;
+        this.manager = manager;
+        ModelConfig c = config;
+        HostTensor embed = source.tensor(TensorNames.TOKEN_EMBEDDING);
+        this.embedding = manager.create(embed.data(), new Shape(c.vocabSize(), c.hiddenSize()));
+        HostTensor output = c.tiedEmbeddings() ? embed : source.tensor(TensorNames.OUTPUT);
+        this.head = projection(output);
+        this.headQuantized = source.blockQuantized(c.tiedEmbeddings() ? TensorNames.TOKEN_EMBEDDING : TensorNames.OUTPUT);
+        this.outputNorm = vector(source.tensor(TensorNames.OUTPUT_NORM));
+        this.rotateHalf = rotateHalfMatrix(manager, c.headDim());
+        this.rope = new Rope(c, source.has(TensorNames.ROPE_FREQS) ? source.tensor(TensorNames.ROPE_FREQS).data() : null);
+        this.layers = new Layer[c.layers()];
+        // Attention scores are q.k / sqrt(headDim); folding the factor into Wq (rope is linear) saves an op per layer.
+        float queryScale = (float) (1 / Math.sqrt(c.headDim()));
+        for (int l = 0; l < c.layers(); l++) {
+            HostTensor q = scaled(source.tensor(TensorNames.attnQ(l)), queryScale);
+            HostTensor k = source.tensor(TensorNames.attnK(l));
+            HostTensor v = source.tensor(TensorNames.attnV(l));
+            NDArray qkvBias = null;
+            if (c.attentionBias()) {
+                float[] bias = concat(scaled(source.tensor(TensorNames.attnQBias(l)), queryScale).data(),
+                        source.tensor(TensorNames.attnKBias(l)).data(), source.tensor(TensorNames.attnVBias(l)).data());
+                qkvBias = manager.create(bias);
+            }
+            layers[l] = new Layer(
+                    vector(source.tensor(TensorNames.attnNorm(l))),
+                    projection(q, k, v),
+                    qkvBias,
+                    projection(source.tensor(TensorNames.attnOutput(l))),
+                    vector(source.tensor(TensorNames.ffnNorm(l))),
+                    projection(source.tensor(TensorNames.ffnGate(l)), source.tensor(TensorNames.ffnUp(l))),
+                    projection(source.tensor(TensorNames.ffnDown(l))),
+                    source.blockQuantized(TensorNames.attnQ(l)),
+                    source.blockQuantized(TensorNames.attnOutput(l)),
+                    source.blockQuantized(TensorNames.ffnGate(l)),
+                    source.blockQuantized(TensorNames.ffnDown(l)));
+        }
+    }
+
+    /** Loads every weight of the source into NDArrays, for exact f32 numerics; the source can be closed afterwards. */
+    public static Transformer load(WeightSource source, WeightStorage storage) {
+        return load(source, storage, Numerics.EXACT);
+    }
+
+    public static Transformer load(WeightSource source, WeightStorage storage, Numerics numerics) {
+        NDManager manager = NDManager.newBaseManager("PyTorch");
+        try {
+            return new Transformer(source, storage, numerics, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public WeightStorage storage() {
+        return storage;
+    }
+
+    public KvCache newCache(int batchSize) {
+        return new KvCache(manager, config.layers(), batchSize);
+    }
+
+    /**
+     * Runs the prompts (one per cache row, any lengths, left-padded together) into an empty cache.
+     *
+     * @return next-token logits of each row, [batch][vocab]
+     */
+    public float[][] prefill(KvCache cache, List<int[]> prompts, MlpHook hook) {
+        if (cache.columns != 0 || prompts.size() != cache.batchSize()) {
+            throw new IllegalArgumentException("prefill needs an empty cache with one row per prompt");
+        }
+        int width = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int[] tokens = new int[prompts.size() * width];
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] p = prompts.get(b);
+            if (p.length == 0) {
+                throw new IllegalArgumentException("prompt " + b + " is empty");
+            }
+            cache.pads[b] = width - p.length;
+            System.arraycopy(p, 0, tokens, b * width + cache.pads[b], p.length);
+        }
+        return run(cache, tokens, width, hook, false);
+    }
+
+    /** Appends one token per row and returns the next-token logits, [batch][vocab]. */
+    public float[][] decode(KvCache cache, int[] nextTokens, MlpHook hook) {
+        if (nextTokens.length != cache.batchSize()) {
+            throw new IllegalArgumentException("decode needs one token per cache row");
+        }
+        return run(cache, nextTokens, 1, hook, false);
+    }
+
+    /** Logits at every position of one sequence, [positions][vocab]: teacher forcing, perplexity, KL. */
+    public float[][] logitsAtEveryPosition(int[] tokens, MlpHook hook) {
+        try (KvCache cache = newCache(1)) {
+            return run(cache, tokens, tokens.length, hook, true);
+        }
+    }
+
+    private float[][] run(KvCache cache, int[] tokens, int width, MlpHook hook, boolean everyPosition) {
+        int batch = cache.batchSize();
+        try (NDManager step = cache.manager.newSubManager()) {
+            NDArray ids = step.create(tokens).toType(DataType.INT64, false);
+            NDArray x = embedding.get(step, new NDIndex("{}", ids)).reshape(batch, width, config.hiddenSize());
+            NDArray[] rotary = rotaryTables(step, cache, width);
+            NDArray mask = attentionMask(step, cache, width);
+            for (int l = 0; l < layers.length; l++) {
+                x = layer(l, x, cache, rotary[0], rotary[1], mask, hook);
+            }
+            cache.columns += width;
+            NDArray last = everyPosition ? x : x.get(":, -1:, :");
+            NDArray logits = linear(rmsNorm(last, outputNorm), head, headQuantized);
+            int rows = everyPosition ? width : batch;
+            float[] flat = logits.toFloatArray();
+            float[][] out = new float[rows][];
+            for (int r = 0; r < rows; r++) {
+                out[r] = Arrays.copyOfRange(flat, r * config.vocabSize(), (r + 1) * config.vocabSize());
+            }
+            return out;
+        }
+    }
+
+    private NDArray layer(int l, NDArray x, KvCache cache, NDArray cos, NDArray sin, NDArray mask, MlpHook hook) {
+        Layer w = layers[l];
+        long batch = x.getShape().get(0);
+        long width = x.getShape().get(1);
+        int heads = config.heads();
+        int kvHeads = config.kvHeads();
+        int headDim = config.headDim();
+
+        NDArray qkv = linear(rmsNorm(x, w.attnNorm), w.qkv, w.qkvQuantized);
+        if (w.qkvBias != null) {
+            qkv = qkv.add(w.qkvBias);
+        }
+        qkv = qkv.reshape(batch, width, heads + 2L * kvHeads, headDim);
+        // Rotate q and k heads together: [b, t, heads + kvHeads, d].
+        NDArray qk = qkv.get(":, :, :{}, :", heads + kvHeads);
+        qk = qk.mul(cos).add(qk.matMul(rotateHalf).mul(sin));
+        NDArray q = llamaCppF16(qk.get(":, :, :{}, :", heads).transpose(0, 2, 1, 3));
+        NDArray k = llamaCppF16(qk.get(":, :, {}:, :", heads).transpose(0, 2, 1, 3));
+        NDArray v = llamaCppF16(qkv.get(":, :, {}:, :", heads + kvHeads).transpose(0, 2, 1, 3));
+        NDArray keys = cache.append(cache.keys, l, k);
+        NDArray values = cache.append(cache.values, l, v);
+
+        // Grouped-query attention: the heads sharing a kv head form a group axis, broadcast against it.
+        int group = heads / kvHeads;
+        NDArray q5 = q.reshape(batch, kvHeads, group, width, headDim);
+        NDArray k5 = keys.expandDims(2);
+        NDArray scores = llamaCppF16(q5.matMul(k5.transpose(0, 1, 2, 4, 3)).add(mask).softmax(-1));
+        NDArray attended = scores.matMul(values.expandDims(2))
+                .reshape(batch, heads, width, headDim)
+                .transpose(0, 2, 1, 3)
+                .reshape(batch, width, (long) heads * headDim);
+        x = x.add(linear(attended, w.attnOutput, w.attnOutputQuantized));
+
+        NDArray gateUp = linear(rmsNorm(x, w.ffnNorm), w.gateUp, w.gateUpQuantized);
+        NDArray gate = gateUp.get(":, :, :{}", config.intermediateSize());
+        NDArray up = gateUp.get(":, :, {}:", config.intermediateSize());
+        NDArray h = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // SiLU(gate) * up
+        if (hook != null && hook.wants(l)) {
+            h = hook.apply(l, h);
+        }
+        return x.add(linear(h, w.down, w.downQuantized));
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray scale = x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()).pow(-0.5);
+        return x.mul(scale).mul(weight);
+    }
+
+    private NDArray linear(NDArray x, NDArray weightTransposed, boolean quantizedWeight) {
+        if (numerics == Numerics.LLAMA_CPP && quantizedWeight) {
+            x = roundTo8BitBlocks(x);
+        }
+        if (storage == WeightStorage.F32) {
+            return x.matMul(weightTransposed);
+        }
+        return x.toType(storage.dataType, false).matMul(weightTransposed).toType(DataType.FLOAT32, false);
+    }
+
+    /**
+     * ggml's Q8_0/Q8_1 activation rounding: per block of 32 values, d = max|x| / 127 kept as f16, and
+     * x = round(x / d) * d. Only for {@link Numerics#LLAMA_CPP}.
+     */
+    private static NDArray roundTo8BitBlocks(NDArray x) {
+        Shape shape = x.getShape();
+        NDArray blocks = x.reshape(-1, shape.tail() / 32, 32);
+        NDArray d = blocks.abs().max(new int[] {-1}, true).div(127f);
+        NDArray q = blocks.mul(d.maximum(1e-30f).getNDArrayInternal().rdiv(1f)).round();
+        return q.mul(d.toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false)).reshape(shape);
+    }
+
+    /** llama.cpp keeps keys and values in an f16 cache and multiplies them with f16 operands. */
+    private NDArray llamaCppF16(NDArray x) {
+        return numerics == Numerics.LLAMA_CPP ? x.toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false) : x;
+    }
+
+    /** cos and sin for each row's positions of this step, [batch, width, 1, headDim], halves repeated. */
+    private NDArray[] rotaryTables(NDManager step, KvCache cache, int width) {
+        int batch = cache.batchSize();
+        int half = rope.halfDim();
+        int d = 2 * half;
+        rope.ensure(cache.columns + width);
+        float[] cos = new float[batch * width * d];
+        float[] sin = new float[batch * width * d];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < width; t++) {
+                int position = Math.max(0, cache.columns + t - cache.pads[b]);
+                int at = (b * width + t) * d;
+                for (int i = 0; i < half; i++) {
+                    cos[at + i] = cos[at + half + i] = rope.cos(position, i);
+                    sin[at + i] = sin[at + half + i] = rope.sin(position, i);
+                }
+            }
+        }
+        Shape shape = new Shape(batch, width, 1, d);
+        return new NDArray[] {step.create(cos, shape), step.create(sin, shape)};
+    }
+
+    /** Additive mask [batch, 1, 1, width, columns]: causal, and blind to each row's left padding. */
+    private NDArray attentionMask(NDManager step, KvCache cache, int width) {
+        int batch = cache.batchSize();
+        int columns = cache.columns + width;
+        float[] mask = new float[batch * width * columns];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < width; t++) {
+                int query = cache.columns + t;
+                int at = (b * width + t) * columns;
+                for (int s = 0; s < columns; s++) {
+                    mask[at + s] = s < cache.pads[b] || s > query ? MASKED : 0f;
+                }
+            }
+        }
+        return step.create(mask, new Shape(batch, 1, 1, width, columns));
+    }
+
+    private NDArray vector(HostTensor t) {
+        return manager.create(t.data());
+    }
+
+    /** Stores linear weights [out, in] transposed to [in, out], several side by side when they share the input. */
+    private NDArray projection(HostTensor... parts) {
+        int in = parts[0].shape()[1];
+        int out = 0;
+        for (HostTensor p : parts) {
+            out += p.shape()[0];
+        }
+        float[] t = new float[in * out];
+        int column = 0;
+        for (HostTensor p : parts) {
+            int rows = p.shape()[0];
+            float[] src = p.data();
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < in; i++) {
+                    t[i * out + column + r] = src[r * in + i];
+                }
+            }
+            column += rows;
+        }
+        NDArray array = manager.create(t, new Shape(in, out));
+        return storage == WeightStorage.F32 ? array : array.toType(storage.dataType, false);
+    }
+
+    private static NDArray rotateHalfMatrix(NDManager manager, int headDim) {
+        int half = headDim / 2;
+        float[] r = new float[headDim * headDim];
+        for (int j = 0; j < half; j++) {
+            r[(j + half) * headDim + j] = -1f; // out[j] = -x[j + half]
+            r[j * headDim + j + half] = 1f;    // out[j + half] = x[j]
+        }
+        return manager.create(r, new Shape(headDim, headDim));
+    }
+
+    private static HostTensor scaled(HostTensor t, float factor) {
+        float[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] *= factor;
+        }
+        return new HostTensor(t.name(), t.shape(), d);
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) {
+            n += p.length;
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

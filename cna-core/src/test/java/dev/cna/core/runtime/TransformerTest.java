@@ -1,0 +1,219 @@
+package dev.cna.core.runtime;
+
+import dev.cna.core.model.HostTensor;
+import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.ModelLoader;
+import dev.cna.core.model.SyntheticModels;
+import dev.cna.core.model.TensorNames;
+import dev.cna.core.model.WeightSource;
+import dev.cna.core.tokenizer.TokenizerSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The DJL forward pass on tiny synthetic models, against a plain-Java reference and across formats. */
+class TransformerTest {
+    private static final int[] TOKENS = {5, 77, 130, 9, 250, 41, 3, 199, 64};
+
+    @TempDir
+    Path dir;
+
+    static Stream<SyntheticModels.Spec> specs() {
+        return Stream.of(
+                SyntheticModels.Spec.llama(),
+                SyntheticModels.Spec.llama().withTiedEmbeddings(true),
+                SyntheticModels.Spec.llama().withLlama3RopeScaling(),
+                SyntheticModels.Spec.qwen2(),
+                SyntheticModels.Spec.mistral());
+    }
+
+    @ParameterizedTest
+    @MethodSource("specs")
+    void logitsMatchThePlainJavaReference(SyntheticModels.Spec spec) {
+        SyntheticModels.Model m = spec.write(dir);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            float[][] expected = new ReferenceForward(source).logits(TOKENS, null);
+            float[][] actual = model.logitsAtEveryPosition(TOKENS, null);
+            assertClose(expected, actual, 2e-4f);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("specs")
+    void ggufAndSafetensorsGiveTheSameLogits(SyntheticModels.Spec spec) {
+        SyntheticModels.Model m = spec.write(dir);
+        try (WeightSource gguf = ModelLoader.open(m.gguf()); WeightSource hf = ModelLoader.open(m.hfDir());
+             Transformer fromGguf = Transformer.load(gguf, WeightStorage.F32);
+             Transformer fromHf = Transformer.load(hf, WeightStorage.F32)) {
+            // Configs differ only in form: GGUF says "llama" for mistral and carries llama3 scaling as rope_freqs.
+            assertEquals(gguf.config().neurons(), hf.config().neurons());
+            assertClose(fromHf.logitsAtEveryPosition(TOKENS, null), fromGguf.logitsAtEveryPosition(TOKENS, null), 1e-5f);
+        }
+    }
+
+    @Test
+    void aLeftPaddedBatchDecodesLikeEachSequenceAlone() {
+        SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
+        List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12}, new int[] {100}, new int[] {200, 201, 202});
+        int[][] continuations = {{13, 14, 15}, {101, 102, 103}, {203, 204, 205}};
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+             KvCache cache = model.newCache(prompts.size())) {
+            float[][][] batched = new float[continuations[0].length + 1][][];
+            batched[0] = model.prefill(cache, prompts, null);
+            for (int s = 0; s < continuations[0].length; s++) {
+                int[] next = new int[prompts.size()];
+                for (int b = 0; b < next.length; b++) {
+                    next[b] = continuations[b][s];
+                }
+                batched[s + 1] = model.decode(cache, next, null);
+            }
+            for (int b = 0; b < prompts.size(); b++) {
+                int[] full = concat(prompts.get(b), continuations[b]);
+                float[][] alone = model.logitsAtEveryPosition(full, null);
+                for (int s = 0; s <= continuations[b].length; s++) {
+                    assertClose(new float[][] {alone[prompts.get(b).length - 1 + s]}, new float[][] {batched[s][b]}, 1e-4f);
+                }
+                assertEquals(full.length, cache.length(b));
+            }
+        }
+    }
+
+    @Test
+    void scalingANeuronByZeroEqualsZeroingItsDownProjectionWeights() {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        int layer = 1;
+        int neuron = 17;
+        try (WeightSource source = ModelLoader.open(m.hfDir());
+             WeightSource zeroed = new ZeroedDownColumn(source, layer, neuron);
+             Transformer model = Transformer.load(source, WeightStorage.F32);
+             Transformer ablatedCopy = Transformer.load(zeroed, WeightStorage.F32);
+             NeuronScaling ablate = new NeuronScaling(source.config().layers(), source.config().intermediateSize(),
+                     List.of(List.of(new NeuronScaling.Scale(layer, neuron, 0f))))) {
+            float[][] steered = model.logitsAtEveryPosition(TOKENS, ablate);
+            float[][] expected = ablatedCopy.logitsAtEveryPosition(TOKENS, null);
+            for (int t = 0; t < TOKENS.length; t++) {
+                assertArrayEquals(expected[t], steered[t], "position " + t);
+            }
+            assertFalse(Arrays.equals(expected[TOKENS.length - 1], model.logitsAtEveryPosition(TOKENS, null)[TOKENS.length - 1]),
+                    "the neuron must matter, or the test proves nothing");
+        }
+    }
+
+    @Test
+    void scalingIsPerBatchRowAndMatchesTheReference() {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            ModelConfig c = source.config();
+            List<NeuronScaling.Scale> scales = List.of(new NeuronScaling.Scale(0, 3, 4f), new NeuronScaling.Scale(2, 50, -1f),
+                    new NeuronScaling.Scale(2, 50, 0.5f)); // composes to -0.5
+            float[][] factors = new float[c.layers()][];
+            factors[0] = ones(c.intermediateSize());
+            factors[0][3] = 4f;
+            factors[2] = ones(c.intermediateSize());
+            factors[2][50] = -0.5f;
+            float[][] expectedSteered = new ReferenceForward(source).logits(TOKENS, factors);
+            float[][] expectedPlain = new ReferenceForward(source).logits(TOKENS, null);
+            try (NeuronScaling hook = new NeuronScaling(c.layers(), c.intermediateSize(), List.of(scales, List.of()));
+                 KvCache cache = model.newCache(2)) {
+                float[][] logits = model.prefill(cache, List.of(TOKENS, TOKENS), hook);
+                assertClose(new float[][] {expectedSteered[TOKENS.length - 1]}, new float[][] {logits[0]}, 2e-4f);
+                assertClose(new float[][] {expectedPlain[TOKENS.length - 1]}, new float[][] {logits[1]}, 2e-4f);
+            }
+        }
+    }
+
+    @Test
+    void capturedActivationsEqualTheReference() {
+        SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            ReferenceForward reference = new ReferenceForward(source);
+            reference.logits(TOKENS, null);
+            boolean[] layers = {false, true, true};
+            try (ActivationCapture last = ActivationCapture.lastPosition(layers);
+                 ActivationCapture every = ActivationCapture.everyPosition(layers)) {
+                model.logitsAtEveryPosition(TOKENS, last);
+                model.logitsAtEveryPosition(TOKENS, every);
+                float[][][] lastActs = last.activations();
+                float[][][] everyActs = every.activations();
+                assertEquals(null, lastActs[0]);
+                for (int l = 1; l < 3; l++) {
+                    assertClose(new float[][] {reference.activations[l][TOKENS.length - 1]}, lastActs[l], 1e-4f);
+                    assertClose(reference.activations[l], everyActs[l], 1e-4f);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aHookThatWantsNoLayerChangesNothing() {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+             NeuronScaling none = new NeuronScaling(3, source.config().intermediateSize(), List.of(List.of()))) {
+            float[][] plain = model.logitsAtEveryPosition(TOKENS, null);
+            float[][] hooked = model.logitsAtEveryPosition(TOKENS, none);
+            for (int t = 0; t < TOKENS.length; t++) {
+                assertArrayEquals(plain[t], hooked[t]);
+            }
+        }
+    }
+
+    private static void assertClose(float[][] expected, float[][] actual, float tolerance) {
+        assertEquals(expected.length, actual.length);
+        float worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i].length, actual[i].length);
+            for (int j = 0; j < expected[i].length; j++) {
+                float scale = Math.max(1f, Math.abs(expected[i][j]));
+                worst = Math.max(worst, Math.abs(expected[i][j] - actual[i][j]) / scale);
+            }
+        }
+        assertTrue(worst <= tolerance, "largest relative difference " + worst + " > " + tolerance);
+    }
+
+    private static float[] ones(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, 1f);
+        return a;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** The same model with one neuron's column of the down projection set to zero: the ablation done by hand. */
+    private record ZeroedDownColumn(WeightSource delegate, int layer, int neuron) implements WeightSource {
+        @Override
+        public HostTensor tensor(String name) {
+            HostTensor t = delegate.tensor(name);
+            if (!name.equals(TensorNames.ffnDown(layer))) {
+                return t;
+            }
+            float[] data = t.data().clone();
+            int columns = t.shape()[1];
+            for (int r = 0; r < t.shape()[0]; r++) {
+                data[r * columns + neuron] = 0f;
+            }
+            return new HostTensor(name, t.shape(), data);
+        }
+
+        @Override public Path path() { return delegate.path(); }
+        @Override public ModelConfig config() { return delegate.config(); }
+        @Override public boolean has(String name) { return delegate.has(name); }
+        @Override public TokenizerSpec tokenizerSpec() { return delegate.tokenizerSpec(); }
+        @Override public String modelId() { return delegate.modelId(); }
+        @Override public void close() {}
+    }
+}

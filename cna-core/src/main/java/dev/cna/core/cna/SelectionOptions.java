@@ -1,0 +1,45 @@
+package dev.cna.core.cna;
+
+import java.util.Collections;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+
+/**
+ * Options of contrastive selection (CNA.md section 1).
+ *
+ * @param topK          how many neurons the circuit keeps
+ * @param excludeLayers layers never ranked (the first layers mostly encode tokens, not behavior)
+ * @param useBlacklist  whether universal neurons are skipped
+ */
+public record SelectionOptions(int topK, Set<Integer> excludeLayers, boolean useBlacklist) {
+    public static final int DEFAULT_TOP_K = 200;
+    public static final Set<Integer> DEFAULT_EXCLUDE_LAYERS = Set.of(0, 1);
+
+    public SelectionOptions {
+        if (topK <= 0) {
+            throw new IllegalArgumentException("topK must be positive, got " + topK);
+        }
+        for (int layer : excludeLayers) {
+            if (layer < 0) {
+                throw new IllegalArgumentException("excluded layer must be non-negative, got " + layer);
+            }
+        }
+        excludeLayers = Collections.unmodifiableSortedSet(new TreeSet<>(excludeLayers));
+    }
+
+    public static SelectionOptions defaults() {
+        return new SelectionOptions(DEFAULT_TOP_K, DEFAULT_EXCLUDE_LAYERS, true);
+    }
+
+    /** The layers of a {@code layers}-layer model that these options rank. */
+    public SortedSet<Integer> includedLayers(int layers) {
+        SortedSet<Integer> included = new TreeSet<>();
+        for (int layer = 0; layer < layers; layer++) {
+            if (!excludeLayers.contains(layer)) {
+                included.add(layer);
+            }
+        }
+        return Collections.unmodifiableSortedSet(included);
+    }
+}

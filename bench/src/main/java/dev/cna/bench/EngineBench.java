@@ -52,8 +52,11 @@ public final class EngineBench {
         int promptTokens = Integer.parseInt(opts.getOrDefault("prompt-tokens", "64"));
         int decodeSteps = Integer.parseInt(opts.getOrDefault("decode-steps", "32"));
         int repeats = Integer.parseInt(opts.getOrDefault("repeats", "3"));
-        List<WeightStorage> storages = Arrays.stream(opts.getOrDefault("storages", "F32,BF16").split(","))
+        // The first storage runs at every batch size; the others, slower on CPU, at the batch sizes given here.
+        List<WeightStorage> storages = Arrays.stream(opts.getOrDefault("storages", "F32,F16").split(","))
                 .map(WeightStorage::valueOf).toList();
+        int[] otherBatches = Arrays.stream(opts.getOrDefault("other-storage-batches", "1").split(","))
+                .mapToInt(Integer::parseInt).toArray();
         String script = opts.getOrDefault("llamacpp", "bench/engine/llamacpp_bench.py");
 
         List<Result> results = new ArrayList<>();
@@ -66,7 +69,7 @@ public final class EngineBench {
             prompt = Arrays.copyOf(tokenizer.encode(TEXT), promptTokens);
             for (WeightStorage storage : storages) {
                 try (Transformer transformer = Transformer.load(source, storage)) {
-                    for (int batch : batches) {
+                    for (int batch : storage == storages.get(0) ? batches : otherBatches) {
                         Report.progress("cna %s batch %d ...", storage, batch);
                         results.add(measure(transformer, "cna-" + storage.name().toLowerCase(), prompt, batch, decodeSteps, repeats));
                         Report.progress("  %s", results.get(results.size() - 1));
@@ -183,8 +186,8 @@ public final class EngineBench {
         md.append(String.format("%n## Memory-bandwidth bound of batch-1 decode%n%n"
                         + "Weights stored as f32: one decode step reads %.0f MB of projection and head weights. "
                         + "Measured read bandwidth (sum of a 1 GiB f32 array on the engine, best of 5): %.1f GB/s, "
-                        + "so batch-1 decode cannot exceed **%.1f tok/s** in f32; bf16 storage halves the bytes (bound %.1f tok/s) "
-                        + "but is only faster where the CPU's bf16 matmul keeps up.%n",
+                        + "so batch-1 decode cannot exceed **%.1f tok/s** in f32; f16 or bf16 storage halves the bytes (bound %.1f tok/s) "
+                        + "but is only faster where the CPU's half-precision matmul keeps up (see below).%n",
                 ((Number) json.get("f32WeightBytesPerToken")).longValue() / 1e6, (double) json.get("readBandwidthGBs"),
                 (double) json.get("f32Batch1DecodeBoundTokS"), 2 * (double) json.get("f32Batch1DecodeBoundTokS")));
         if (storages.size() > 1) {

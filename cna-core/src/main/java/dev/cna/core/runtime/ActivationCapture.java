@@ -8,46 +8,68 @@ import ai.djl.ndarray.NDManager;
 import java.util.Arrays;
 
 /**
- * Records the neuron activations of chosen layers, at the last position of every row (where, with left
- * padding, each prompt ends) or at every position. The slices stay on the device during the forward pass
- * and reach the host in one copy.
+ * Records the neuron activations (or the MLP outputs) of chosen layers, at the last position of every row
+ * (where, with left padding, each prompt ends) or at every position. The slices stay on the device during
+ * the forward pass and reach the host in one copy.
  */
 public final class ActivationCapture implements MlpHook, AutoCloseable {
     private final boolean[] layers;
     private final boolean everyPosition;
+    private final boolean mlpOutput;
     private final NDManager manager = NDManager.newBaseManager("PyTorch");
     private final NDArray[] captured;
 
-    private ActivationCapture(boolean[] layers, boolean everyPosition) {
+    private ActivationCapture(boolean[] layers, boolean everyPosition, boolean mlpOutput) {
         this.layers = layers;
         this.everyPosition = everyPosition;
+        this.mlpOutput = mlpOutput;
         this.captured = new NDArray[layers.length];
     }
 
     /** Captures the last position of every row in the given layers (true = capture). */
     public static ActivationCapture lastPosition(boolean[] layers) {
-        return new ActivationCapture(layers.clone(), false);
+        return new ActivationCapture(layers.clone(), false, false);
+    }
+
+    /** Captures the MLP output (after the down projection) at the last position of every row. */
+    public static ActivationCapture mlpOutputLastPosition(boolean[] layers) {
+        return new ActivationCapture(layers.clone(), false, true);
     }
 
     /** Captures every position of every row in the given layers. */
     public static ActivationCapture everyPosition(boolean[] layers) {
-        return new ActivationCapture(layers.clone(), true);
+        return new ActivationCapture(layers.clone(), true, false);
     }
 
     @Override
     public boolean wants(int layer) {
-        return layers[layer];
+        return !mlpOutput && layers[layer];
     }
 
     @Override
     public NDArray apply(int layer, NDArray h) {
+        keep(layer, h);
+        return h;
+    }
+
+    @Override
+    public boolean wantsOutput(int layer) {
+        return mlpOutput && layers[layer];
+    }
+
+    @Override
+    public NDArray afterMlp(int layer, NDArray out) {
+        keep(layer, out);
+        return out;
+    }
+
+    private void keep(int layer, NDArray h) {
         NDArray slice = everyPosition ? h : h.get(":, -1, :");
         slice.attach(manager); // outlives the forward pass's own arrays
         if (captured[layer] != null) {
             captured[layer].close();
         }
         captured[layer] = slice;
-        return h;
     }
 
     /**

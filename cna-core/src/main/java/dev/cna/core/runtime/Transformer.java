@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.TensorNames;
@@ -118,20 +119,8 @@ public final class Transformer implements AutoCloseable {
      * @return next-token logits of each row, [batch][vocab]
      */
     public float[][] prefill(KvCache cache, List<int[]> prompts, MlpHook hook) {
-        if (cache.columns != 0 || prompts.size() != cache.batchSize()) {
-            throw new IllegalArgumentException("prefill needs an empty cache with one row per prompt");
-        }
-        int width = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
-        int[] tokens = new int[prompts.size() * width];
-        for (int b = 0; b < prompts.size(); b++) {
-            int[] p = prompts.get(b);
-            if (p.length == 0) {
-                throw new IllegalArgumentException("prompt " + b + " is empty");
-            }
-            cache.pads[b] = width - p.length;
-            System.arraycopy(p, 0, tokens, b * width + cache.pads[b], p.length);
-        }
-        return run(cache, tokens, width, hook, false);
+        int[] tokens = leftPad(cache, prompts);
+        return run(cache, tokens, tokens.length / prompts.size(), hook, false);
     }
 
     /** Appends one token per row and returns the next-token logits, [batch][vocab]. */
@@ -149,21 +138,94 @@ public final class Transformer implements AutoCloseable {
         }
     }
 
-    private float[][] run(KvCache cache, int[] tokens, int width, MlpHook hook, boolean everyPosition) {
-        int batch = cache.batchSize();
-        try (NDManager step = cache.manager.newSubManager()) {
-            NDArray ids = step.create(tokens).toType(DataType.INT64, false);
-            NDArray x = embedding.get(step, new NDIndex("{}", ids)).reshape(batch, width, config.hiddenSize());
-            NDArray[] rotary = rotaryTables(step, cache, width);
-            NDArray mask = attentionMask(step, cache, width);
-            for (int l = 0; l < layers.length; l++) {
-                x = layer(l, x, cache, rotary[0], rotary[1], mask, hook);
+    /**
+     * Runs a batch of prompts only as far as the hook looks (the last layer it wants) and computes no logits:
+     * the attribution hot path, where the hook captures activations.
+     */
+    public void observe(List<int[]> prompts, MlpHook hook) {
+        try (KvCache cache = newCache(prompts.size())) {
+            int[] tokens = leftPad(cache, prompts);
+            try (NDManager step = cache.manager.newSubManager()) {
+                int lastWanted = 0;
+                for (int l = 0; l < layers.length; l++) {
+                    if (hook.wants(l) || hook.wantsOutput(l)) {
+                        lastWanted = l;
+                    }
+                }
+                new Pass(cache, step, tokens, tokens.length / prompts.size(), hook, false, lastWanted + 1).hiddenStates(this);
             }
-            cache.columns += width;
+        }
+    }
+
+    /**
+     * RelP (CNA.md section 4): each neuron's activation times the gradient of the target logit at the last
+     * position (minus the counterfactual's, when given), summed over positions, through a linearized
+     * backward pass: RMSNorm scales and SiLU's sigmoid held constant, and the gate-up product passing half
+     * the gradient to each factor. The forward values are those of the ordinary pass.
+     *
+     * @param counterfactual a token id, or -1 for none
+     * @return relevance [layer][neuron]
+     */
+    public float[][] relevance(int[] tokens, int target, int counterfactual) {
+        int width = tokens.length;
+        try (KvCache cache = newCache(1); NDManager step = cache.manager.newSubManager();
+             GradientCollector gradients = manager.getEngine().newGradientCollector()) {
+            NDArray[] activations = new NDArray[layers.length];
+            NDArray[] probes = new NDArray[layers.length];
+            MlpHook probe = new MlpHook() {
+                @Override
+                public boolean wants(int layer) {
+                    return true;
+                }
+
+                @Override
+                public NDArray apply(int layer, NDArray h) {
+                    // A zero leaf added to h receives exactly h's gradient.
+                    probes[layer] = step.zeros(h.getShape());
+                    probes[layer].setRequiresGradient(true);
+                    activations[layer] = h;
+                    return h.add(probes[layer]);
+                }
+            };
+            Pass pass = new Pass(cache, step, tokens, width, probe, true, layers.length);
+            NDArray logits = linear(rmsNorm(pass.hiddenStates(this).get(":, -1, :"), outputNorm, true), head, headQuantized)
+                    .reshape(-1);
+            NDArray objective = logits.get(target);
+            if (counterfactual >= 0) {
+                objective = objective.sub(logits.get(counterfactual));
+            }
+            gradients.backward(objective);
+            float[][] relevance = new float[layers.length][];
+            for (int l = 0; l < layers.length; l++) {
+                relevance[l] = activations[l].mul(probes[l].getGradient()).sum(new int[] {0, 1}).toFloatArray();
+            }
+            return relevance;
+        }
+    }
+
+    private int[] leftPad(KvCache cache, List<int[]> prompts) {
+        if (cache.columns != 0 || prompts.size() != cache.batchSize()) {
+            throw new IllegalArgumentException("a prefill needs an empty cache with one row per prompt");
+        }
+        int width = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int[] tokens = new int[prompts.size() * width];
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] p = prompts.get(b);
+            if (p.length == 0) {
+                throw new IllegalArgumentException("prompt " + b + " is empty");
+            }
+            cache.pads[b] = width - p.length;
+            System.arraycopy(p, 0, tokens, b * width + cache.pads[b], p.length);
+        }
+        return tokens;
+    }
+
+    private float[][] run(KvCache cache, int[] tokens, int width, MlpHook hook, boolean everyPosition) {
+        try (NDManager step = cache.manager.newSubManager()) {
+            NDArray x = new Pass(cache, step, tokens, width, hook, false, layers.length).hiddenStates(this);
             NDArray last = everyPosition ? x : x.get(":, -1:, :");
-            NDArray logits = linear(rmsNorm(last, outputNorm), head, headQuantized);
-            int rows = everyPosition ? width : batch;
-            float[] flat = logits.toFloatArray();
+            float[] flat = linear(rmsNorm(last, outputNorm, false), head, headQuantized).toFloatArray();
+            int rows = flat.length / config.vocabSize();
             float[][] out = new float[rows][];
             for (int r = 0; r < rows; r++) {
                 out[r] = Arrays.copyOfRange(flat, r * config.vocabSize(), (r + 1) * config.vocabSize());
@@ -172,15 +234,38 @@ public final class Transformer implements AutoCloseable {
         }
     }
 
-    private NDArray layer(int l, NDArray x, KvCache cache, NDArray cos, NDArray sin, NDArray mask, MlpHook hook) {
+    /**
+     * One forward pass over [batch, width] new tokens through the first layersToRun layers, linearized for
+     * RelP or not.
+     */
+    private record Pass(KvCache cache, NDManager step, int[] tokens, int width, MlpHook hook, boolean linearized,
+                        int layersToRun) {
+        /** The final hidden states [batch, width, hidden] (before the output norm), the cache advanced. */
+        NDArray hiddenStates(Transformer t) {
+            int batch = cache.batchSize();
+            NDArray ids = step.create(tokens).toType(DataType.INT64, false);
+            NDArray x = t.embedding.get(step, new NDIndex("{}", ids)).reshape(batch, width, t.config.hiddenSize());
+            NDArray[] rotary = t.rotaryTables(step, cache, width);
+            NDArray mask = t.attentionMask(step, cache, width);
+            for (int l = 0; l < layersToRun; l++) {
+                x = t.layer(l, x, this, rotary[0], rotary[1], mask);
+            }
+            cache.columns += width;
+            return x;
+        }
+    }
+
+    private NDArray layer(int l, NDArray x, Pass pass, NDArray cos, NDArray sin, NDArray mask) {
         Layer w = layers[l];
+        KvCache cache = pass.cache;
+        MlpHook hook = pass.hook;
         long batch = x.getShape().get(0);
         long width = x.getShape().get(1);
         int heads = config.heads();
         int kvHeads = config.kvHeads();
         int headDim = config.headDim();
 
-        NDArray qkv = linear(rmsNorm(x, w.attnNorm), w.qkv, w.qkvQuantized);
+        NDArray qkv = linear(rmsNorm(x, w.attnNorm, pass.linearized), w.qkv, w.qkvQuantized);
         if (w.qkvBias != null) {
             qkv = qkv.add(w.qkvBias);
         }
@@ -205,19 +290,33 @@ public final class Transformer implements AutoCloseable {
                 .reshape(batch, width, (long) heads * headDim);
         x = x.add(linear(attended, w.attnOutput, w.attnOutputQuantized));
 
-        NDArray gateUp = linear(rmsNorm(x, w.ffnNorm), w.gateUp, w.gateUpQuantized);
+        NDArray gateUp = linear(rmsNorm(x, w.ffnNorm, pass.linearized), w.gateUp, w.gateUpQuantized);
         NDArray gate = gateUp.get(":, :, :{}", config.intermediateSize());
         NDArray up = gateUp.get(":, :, {}:", config.intermediateSize());
-        NDArray h = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // SiLU(gate) * up
+        NDArray h = pass.linearized ? linearizedSwiGlu(gate, up) : gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);
         if (hook != null && hook.wants(l)) {
             h = hook.apply(l, h);
         }
-        return x.add(linear(h, w.down, w.downQuantized));
+        NDArray out = linear(h, w.down, w.downQuantized);
+        if (hook != null && hook.wantsOutput(l)) {
+            out = hook.afterMlp(l, out);
+        }
+        return x.add(out);
     }
 
-    private NDArray rmsNorm(NDArray x, NDArray weight) {
+    /** RMSNorm; linearized (RelP), its scale is a constant to the backward pass. */
+    private NDArray rmsNorm(NDArray x, NDArray weight, boolean linearized) {
         NDArray scale = x.square().mean(new int[] {-1}, true).add(config.rmsNormEps()).pow(-0.5);
-        return x.mul(scale).mul(weight);
+        return x.mul(linearized ? scale.stopGradient() : scale).mul(weight);
+    }
+
+    /**
+     * SiLU(gate) * up with RelP's rules: the sigmoid is a constant, and the product passes half of the
+     * gradient to each factor: 0.5 * (a * sg(u) + sg(a) * u) has the value a * u.
+     */
+    private static NDArray linearizedSwiGlu(NDArray gate, NDArray up) {
+        NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid().stopGradient());
+        return act.mul(up.stopGradient()).add(act.stopGradient().mul(up)).mul(0.5f);
     }
 
     private NDArray linear(NDArray x, NDArray weightTransposed, boolean quantizedWeight) {

@@ -14,6 +14,8 @@ final class ReferenceForward {
     private final WeightSource w;
     /** Neuron activations h[layer][position][neuron] of the last run. */
     float[][][] activations;
+    /** The residual stream after the last layer, [position][hidden], of the last run. */
+    float[][] finalResidual;
 
     ReferenceForward(WeightSource w) {
         this.c = w.config();
@@ -86,6 +88,7 @@ final class ReferenceForward {
                 x[t] = add(x[t], matVec(w.tensor(TensorNames.ffnDown(l)), act));
             }
         }
+        finalResidual = x;
         HostTensor head = c.tiedEmbeddings() ? embed : w.tensor(TensorNames.OUTPUT);
         float[][] logits = new float[n][];
         for (int t = 0; t < n; t++) {

@@ -168,6 +168,48 @@ class TransformerTest {
         }
     }
 
+    /**
+     * In the last layer, RelP's linearized gradient of a logit with respect to a neuron is plain algebra:
+     * the logit row of the head, times the output norm's weight and its (constant) scale, times the neuron's
+     * column of the down projection. Earlier positions' last-layer neurons do not reach the last logit.
+     */
+    @Test
+    void relevanceInTheLastLayerIsActivationTimesTheLinearizedGradient() {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        int target = 42;
+        int counterfactual = 7;
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            ModelConfig c = source.config();
+            ReferenceForward reference = new ReferenceForward(source);
+            reference.logits(TOKENS, null);
+            int last = TOKENS.length - 1;
+            float[] x = reference.finalResidual[last];
+            double ss = 0;
+            for (float v : x) {
+                ss += v * v;
+            }
+            double scale = 1 / Math.sqrt(ss / x.length + c.rmsNormEps());
+            float[] norm = source.tensor(TensorNames.OUTPUT_NORM).data();
+            float[] head = source.tensor(TensorNames.OUTPUT).data();
+            HostTensor down = source.tensor(TensorNames.ffnDown(c.layers() - 1));
+            float[][] relevance = model.relevance(TOKENS, target, counterfactual);
+            for (int i = 0; i < c.intermediateSize(); i++) {
+                double gradient = 0;
+                for (int j = 0; j < c.hiddenSize(); j++) {
+                    double headDiff = head[target * c.hiddenSize() + j] - head[counterfactual * c.hiddenSize() + j];
+                    gradient += headDiff * norm[j] * scale * down.data()[j * c.intermediateSize() + i];
+                }
+                double expected = reference.activations[c.layers() - 1][last][i] * gradient;
+                assertEquals(expected, relevance[c.layers() - 1][i], 1e-4 * Math.max(1, Math.abs(expected)), "neuron " + i);
+            }
+            float firstLayerTotal = 0;
+            for (float v : relevance[0]) {
+                firstLayerTotal += Math.abs(v);
+            }
+            assertTrue(firstLayerTotal > 0, "earlier layers get relevance too");
+        }
+    }
+
     private static void assertClose(float[][] expected, float[][] actual, float tolerance) {
         assertEquals(expected.length, actual.length);
         float worst = 0;

@@ -1,22 +1,28 @@
 package dev.cna.core.cli;
 
+import dev.cna.core.cna.CircuitJson;
 import dev.cna.core.generate.Generation;
 import dev.cna.core.generate.Generator;
 import dev.cna.core.generate.SamplingParams;
-import dev.cna.core.model.ModelLoader;
-import dev.cna.core.model.ModelSpec;
-import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.LoadedModel;
+import dev.cna.core.runtime.NeuronScaling;
+import dev.cna.core.steer.CircuitStrength;
+import dev.cna.core.steer.SteeringPlan;
 import dev.cna.core.tokenizer.ChatMessage;
 import dev.cna.core.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code cna generate --prompt TEXT}: streams the reply to stdout and one stats line to stderr. */
@@ -30,9 +36,6 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--raw", description = "Feed the prompt as is, without the chat template (base models).")
     boolean raw;
-
-    @Option(names = "--model", defaultValue = "default", description = "default, hf:ORG/NAME or a path (default: ${DEFAULT-VALUE}).")
-    String model;
 
     @Option(names = "--max-tokens", defaultValue = "256", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -52,19 +55,23 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "A stop string (repeatable).")
     List<String> stop = new ArrayList<>();
 
-    @Option(names = "--weights", defaultValue = "F32", description = "Weight storage: F32, BF16 or F16 (default: ${DEFAULT-VALUE}).")
-    WeightStorage weights;
+    @Option(names = "--circuit", paramLabel = "FILE=MULTIPLIER",
+            description = "Steer with a circuit: 0 ablates, 1 changes nothing, >1 amplifies (repeatable; factors compose).")
+    Map<Path, Float> circuits = new LinkedHashMap<>();
+
+    @Mixin
+    ModelOptions modelOptions;
 
     @Override
-    public Integer call() {
+    public Integer call() throws IOException {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         SamplingParams params = new SamplingParams(temperature, topK, topP, seed, maxTokens, stop);
-        try (WeightSource source = ModelLoader.open(new ModelSpec(model).existingPath());
-             Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer transformer = Transformer.load(source, weights)) {
+        try (LoadedModel m = modelOptions.load();
+             NeuronScaling steering = SteeringPlan.hook(List.of(plan(m)), m.config())) {
+            Tokenizer tokenizer = m.tokenizer();
             String text = raw ? prompt : tokenizer.formatChat(messages(), true);
             int[] tokens = tokenizer.encodePrompt(text);
-            Generation g = new Generator(transformer, tokenizer).generate(List.of(tokens), List.of(params), null,
+            Generation g = new Generator(m.transformer(), tokenizer).generate(List.of(tokens), List.of(params), steering,
                     (row, token, piece) -> {
                         out.print(piece);
                         out.flush();
@@ -76,6 +83,14 @@ final class GenerateCommand implements Callable<Integer> {
                     g.decodeTokensPerSecond(), g.finishReason().name().toLowerCase());
         }
         return 0;
+    }
+
+    private SteeringPlan plan(LoadedModel m) throws IOException {
+        List<CircuitStrength> strengths = new ArrayList<>();
+        for (Map.Entry<Path, Float> e : circuits.entrySet()) {
+            strengths.add(new CircuitStrength(CircuitJson.read(Files.readString(e.getKey())), e.getValue()));
+        }
+        return SteeringPlan.compile(strengths, m.config(), m.fingerprint());
     }
 
     private List<ChatMessage> messages() {

@@ -172,7 +172,9 @@ public final class EngineBench {
 
     private static String markdown(Map<String, Object> json, List<Result> results, int[] batches, List<WeightStorage> storages) {
         StringBuilder md = new StringBuilder("# Engine throughput\n\n");
-        md.append("Produced by `bench/engine/run` on ").append(json.get("machine")).append(".\n\n");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> machine = (Map<String, Object>) json.get("machine");
+        md.append("Produced by `bench/engine/run` (").append(Report.describe(machine)).append(").\n\n");
         md.append(String.format("Model `%s`; prompt %s tokens per sequence, %s decode steps, median of %s runs after a warm-up. "
                         + "Prefill: all rows in one batch. Decode: one token per row per step; tok/s counts all rows.%n%n",
                 json.get("model"), json.get("promptTokens"), json.get("decodeSteps"), json.get("repeats")));

@@ -27,6 +27,12 @@ final class Report {
         return m;
     }
 
+    /** One line for a report's header: "AMD EPYC, 2 cores, 23 GiB, OpenJDK ..., Linux ..., on DATE". */
+    static String describe(Map<String, Object> machine) {
+        return String.format("%s, %s cores, %s GiB, %s, %s, on %s", machine.get("cpu"), machine.get("cores"),
+                machine.get("memoryGiB"), machine.get("java"), machine.get("os"), machine.get("date"));
+    }
+
     private static String cpuModel() {
         try {
             return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()

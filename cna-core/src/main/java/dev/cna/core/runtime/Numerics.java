@@ -10,7 +10,8 @@ public enum Numerics {
     /**
      * llama.cpp's CPU rounding, for token-for-token agreement with it on GGUF files: activations meeting a
      * block-quantized weight are rounded to 8 bits per block of 32 with an f16 scale (ggml's Q8_0/Q8_1
-     * vec_dot types), and attention runs on f16 keys, values, queries and probabilities (its f16 KV cache).
+     * vec_dot types), attention runs on f16 keys, values and queries (its f16 KV cache), and, in passes of 64
+     * tokens or more, on f16 probabilities.
      */
     LLAMA_CPP
 }

@@ -1,0 +1,104 @@
+package dev.cna.core.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code cna eval} on the real default model, with a tiny sweep (2 prompts per side, 8 tokens). */
+class EvalCommandTest {
+    static {
+        // One intra-op thread unless the build says otherwise: on a busy 2-core machine PyTorch's default
+        // pool oversubscribes the cores and this test slows several-fold. Read when the engine starts.
+        if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
+            System.setProperty("ai.djl.pytorch.num_threads", "1");
+        }
+    }
+
+    private record Output(int exit, String out, String err) {}
+
+    private static Output run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Output(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static Path write(Path dir, String name, String... lines) throws IOException {
+        return Files.write(dir.resolve(name), List.of(lines), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aTinySweepWritesAReportWithOneRowPerStrength(@TempDir Path dir) throws IOException {
+        Path pos = write(dir, "pos.txt", "Quelle est la capitale de la France ?", "Pourquoi le ciel est-il bleu ?");
+        Path neg = write(dir, "neg.txt", "What is the capital of France?", "Why is the sky blue?");
+        Path neutral = write(dir, "neutral.txt", "The weather today is", "Once upon a time");
+        Path circuit = dir.resolve("french.circuit.json");
+        Output a = run("attribute", "--positive", pos.toString(), "--negative", neg.toString(),
+                "--top-k", "50", "--name", "french", "--out", circuit.toString());
+        assertEquals(0, a.exit(), a.err());
+
+        Path out = dir.resolve("report");
+        Output o = run("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
+                "--negative", neg.toString(), "--neutral", neutral.toString(),
+                "--caa", pos + "," + neg, "--multipliers", "0,1", "--max-tokens", "8", "--out", out.toString());
+        assertEquals(0, o.exit(), o.err());
+
+        for (String ext : List.of(".md", ".png", ".json", ".samples.jsonl")) {
+            assertTrue(Files.size(out.resolve("french" + ext)) > 0, "french" + ext);
+        }
+        // cna m = 0, 1 and caa at the matching alphas m - 1 = -1, 0
+        JsonNode rows = new ObjectMapper().readTree(out.resolve("french.json").toFile()).get("rows");
+        Set<String> points = new HashSet<>();
+        for (JsonNode r : rows) {
+            points.add(r.get("method").asText() + " " + r.get("strength").asDouble());
+            for (String key : List.of("positiveRate", "negativeRate", "meanQuality")) {
+                double v = r.get(key).asDouble();
+                assertTrue(v >= 0 && v <= 1, key + " = " + v + " in " + r);
+            }
+            assertTrue(r.get("meanKl").asDouble() >= 0, r.toString());
+            assertEquals(r.get("unsteered").asBoolean(), r.get("meanKl").asDouble() == 0.0, r.toString());
+        }
+        assertEquals(Set.of("cna 0.0", "cna 1.0", "caa -1.0", "caa 0.0"), points);
+        assertEquals(4, rows.size());
+
+        String md = Files.readString(out.resolve("french.md"));
+        assertTrue(md.contains("| cna | 0.0 |") && md.contains("| cna (unsteered) | 1.0 |")
+                && md.contains("| caa | -1.0 |") && md.contains("| caa (unsteered) | 0.0 |"), md);
+        // one stdout line per (method, strength), plus the header
+        assertEquals(5, o.out().strip().lines().count(), o.out());
+        assertTrue(o.out().lines().anyMatch(l -> l.matches("cna\\s+0\\s+\\d+\\.\\d%\\s+\\d+\\.\\d%\\s+\\d\\.\\d{3}\\s+\\d.*")),
+                o.out());
+        // every reply of every point is kept for inspection
+        assertEquals(4 * 4, Files.readAllLines(out.resolve("french.samples.jsonl")).size());
+
+        // a circuit whose name names no detector needs --behavior (checked before the model loads)
+        Path mystery = Files.writeString(dir.resolve("mystery.circuit.json"),
+                Files.readString(circuit).replace("\"name\":\"french\"", "\"name\":\"mystery\""));
+        Output m = run("eval", "--circuit", mystery.toString(), "--prompts", pos.toString(), "--out", out.toString());
+        assertEquals(1, m.exit());
+        assertTrue(m.err().contains("give --behavior"), m.err());
+    }
+}

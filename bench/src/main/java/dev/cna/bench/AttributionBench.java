@@ -36,7 +36,7 @@ public final class AttributionBench {
                           double paddedTokenShare, double maxAbsDiffVsBatch1) {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opts = options(args);
+        Map<String, String> opts = Report.options(args);
         Path model = Path.of(opts.getOrDefault("model", ModelStore.defaultModel().toString()));
         Path out = Path.of(opts.getOrDefault("out", "bench/results"));
         Path datasets = Path.of(opts.getOrDefault("datasets", "datasets"));
@@ -85,7 +85,7 @@ public final class AttributionBench {
                     runs[r] = prompts.size() * 1e9 / (System.nanoTime() - t0);
                     Report.progress("  run %d: %.1f prompts/s", r + 1, runs[r]);
                 }
-                double pps = median(runs);
+                double pps = Report.median(runs);
                 int tokens = Arrays.stream(lengths).sum();
                 results.add(new Result(batch, pps, runs, pps * tokens / prompts.size(), paddedShare(lengths, batch), diff));
                 Report.progress("  %.1f prompts/s (runs %s), max |diff| vs batch 1 %.2e", pps, Arrays.toString(runs), diff);
@@ -202,25 +202,5 @@ public final class AttributionBench {
                 .title("speed-up vs batch 1").xAxisTitle("batch").yAxisTitle("x batch 1").build();
         ratio.addSeries("speed-up", x, results.stream().map(r -> r.promptsPerSecond / base).toList());
         BitmapEncoder.saveBitmap(new ArrayList<>(List.of(pps, ratio)), 1, 2, file.toString(), BitmapEncoder.BitmapFormat.PNG);
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> opts = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("expected --option value pairs, got " + args[i]);
-            }
-            opts.put(args[i].substring(2), args[i + 1]);
-        }
-        if (args.length % 2 != 0) {
-            throw new IllegalArgumentException("expected --option value pairs, got a lone " + args[args.length - 1]);
-        }
-        return opts;
     }
 }

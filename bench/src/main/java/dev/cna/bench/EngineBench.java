@@ -45,7 +45,7 @@ public final class EngineBench {
     private record Result(String engine, int batch, double prefillTokS, double decodeTokS) {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opts = options(args);
+        Map<String, String> opts = Report.options(args);
         Path model = Path.of(opts.getOrDefault("model", ModelStore.defaultModel().toString()));
         Path out = Path.of(opts.getOrDefault("out", "bench/results"));
         int[] batches = Arrays.stream(opts.getOrDefault("batches", "1,4,16").split(",")).mapToInt(Integer::parseInt).toArray();
@@ -129,7 +129,7 @@ public final class EngineBench {
                 }
             }
         }
-        return new Result(engine, batch, median(prefill), median(decode));
+        return new Result(engine, batch, Report.median(prefill), Report.median(decode));
     }
 
     /** GB/s of summing a 1 GiB f32 array on the engine, the best of five: what bounds batch-1 decode. */
@@ -230,22 +230,5 @@ public final class EngineBench {
 
     private static Result find(List<Result> results, String engine, int batch) {
         return results.stream().filter(r -> r.engine.equals(engine) && r.batch == batch).findFirst().orElse(null);
-    }
-
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> opts = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            if (!args[i].startsWith("--")) {
-                throw new IllegalArgumentException("expected --option value pairs, got " + args[i]);
-            }
-            opts.put(args[i].substring(2), args[i + 1]);
-        }
-        return opts;
     }
 }

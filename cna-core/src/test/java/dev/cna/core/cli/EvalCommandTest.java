@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,32 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code cna eval} on the real default model, with a tiny sweep (2 prompts per side, 8 tokens). */
 class EvalCommandTest {
-    static {
-        // One intra-op thread unless the build says otherwise: on a busy 2-core machine PyTorch's default
-        // pool oversubscribes the cores and this test slows several-fold. Read when the engine starts.
-        if (System.getProperty("ai.djl.pytorch.num_threads") == null) {
-            System.setProperty("ai.djl.pytorch.num_threads", "1");
-        }
-    }
-
-    private record Output(int exit, String out, String err) {}
-
-    private static Output run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Output(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
     private static Path write(Path dir, String name, String... lines) throws IOException {
         return Files.write(dir.resolve(name), List.of(lines), StandardCharsets.UTF_8);
     }
@@ -56,12 +28,12 @@ class EvalCommandTest {
         Path neg = write(dir, "neg.txt", "What is the capital of France?", "Why is the sky blue?");
         Path neutral = write(dir, "neutral.txt", "The weather today is", "Once upon a time");
         Path circuit = dir.resolve("french.circuit.json");
-        Output a = run("attribute", "--positive", pos.toString(), "--negative", neg.toString(),
+        CliRun a = CliRun.of("attribute", "--positive", pos.toString(), "--negative", neg.toString(),
                 "--top-k", "50", "--name", "french", "--out", circuit.toString());
         assertEquals(0, a.exit(), a.err());
 
         Path out = dir.resolve("report");
-        Output o = run("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
+        CliRun o = CliRun.of("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
                 "--negative", neg.toString(), "--neutral", neutral.toString(),
                 "--caa", pos + "," + neg, "--multipliers", "0,1", "--max-tokens", "8", "--out", out.toString());
         assertEquals(0, o.exit(), o.err());
@@ -97,7 +69,7 @@ class EvalCommandTest {
         // a circuit whose name names no detector needs --behavior (checked before the model loads)
         Path mystery = Files.writeString(dir.resolve("mystery.circuit.json"),
                 Files.readString(circuit).replace("\"name\":\"french\"", "\"name\":\"mystery\""));
-        Output m = run("eval", "--circuit", mystery.toString(), "--prompts", pos.toString(), "--out", out.toString());
+        CliRun m = CliRun.of("eval", "--circuit", mystery.toString(), "--prompts", pos.toString(), "--out", out.toString());
         assertEquals(1, m.exit());
         assertTrue(m.err().contains("give --behavior"), m.err());
     }

@@ -1,0 +1,487 @@
+package dev.cna.attribution;
+
+import dev.cna.core.cna.ActivationCollector;
+import dev.cna.core.cna.Circuit;
+import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.cna.ContrastiveAttribution;
+import dev.cna.core.cna.SelectionOptions;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/**
+ * The one thread that owns the model and the per-feature state: replays cna.prompt-pairs from the beginning at
+ * start-up (the topic is the source of truth), publishes nothing until it has caught up with the end offsets
+ * it saw at start-up, then follows the topic. Per poll batch: validate, dead-letter, deduplicate by event id,
+ * one batched prefill for all new prompts, then one circuit per changed feature, published only when its
+ * selection changed.
+ */
+@ApplicationScoped
+public class Pipeline {
+    static final String H_ERROR = "cna-error";
+    static final String H_DETAIL = "cna-error-detail";
+    static final String H_TOPIC = "cna-original-topic";
+    static final String H_PARTITION = "cna-original-partition";
+    static final String H_OFFSET = "cna-original-offset";
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+    @ConfigProperty(name = "cna.attribution.create-topics", defaultValue = "true")
+    boolean createTopics;
+    @ConfigProperty(name = "cna.attribution.partitions", defaultValue = "1")
+    int partitions;
+
+    @Inject
+    ModelHolder model;
+    @Inject
+    DlqMetrics metrics;
+
+    private final Map<String, FeatureState> features = new HashMap<>();
+    private final Map<String, FeatureView> views = new ConcurrentHashMap<>();
+    private final Set<String> deadLettered = new HashSet<>(); // "partition:offset" already in the DLQ at start-up
+    private final List<Future<RecordMetadata>> inFlight = new ArrayList<>();
+    private volatile boolean running = true;
+    private volatile boolean caughtUp;
+    private volatile Throwable failure;
+    private volatile Map<Integer, long[]> progress = Map.of(); // partition -> {position, end}
+    private volatile long startedRebuildAt;
+    private volatile long recordsAtStart;
+    private Map<TopicPartition, Long> startEnd = Map.of();
+    private Thread thread;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> producer;
+    private EventParser parser;
+    private boolean[] allLayers;
+
+    void onStart(@Observes StartupEvent event) {
+        start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) throws InterruptedException {
+        stop();
+    }
+
+    void start() {
+        thread = new Thread(this::run, "cna-attribution");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void stop() throws InterruptedException {
+        running = false;
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (thread != null) {
+            thread.join(15_000);
+        }
+    }
+
+    public boolean caughtUp() {
+        return caughtUp;
+    }
+
+    public Throwable failure() {
+        return failure;
+    }
+
+    public boolean alive() {
+        return thread != null && thread.isAlive() && failure == null;
+    }
+
+    public Map<String, FeatureView> views() {
+        return views;
+    }
+
+    /** partition -> {position, end offset}. */
+    public Map<Integer, long[]> progress() {
+        return progress;
+    }
+
+    public long backlog() {
+        return progress.values().stream().mapToLong(p -> Math.max(0, p[1] - p[0])).sum();
+    }
+
+    public long recordsAtStart() {
+        return recordsAtStart;
+    }
+
+    private void run() {
+        try {
+            model.load();
+            int layers = model.model().config().layers();
+            parser = new EventParser(layers);
+            allLayers = new boolean[layers];
+            Arrays.fill(allLayers, true);
+            if (createTopics) {
+                Topics.ensure(bootstrap, partitions);
+            }
+            producer = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                    ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                    ProducerConfig.LINGER_MS_CONFIG, 5,
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class));
+            readToEnd(Topics.CIRCUITS, this::rememberCircuit);
+            readToEnd(Topics.DLQ, this::rememberDeadLetter);
+            consumer = newConsumer();
+            List<TopicPartition> tps = partitionsOf(consumer, Topics.PAIRS);
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            startEnd = consumer.endOffsets(tps);
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(tps);
+            recordsAtStart = tps.stream().mapToLong(tp -> startEnd.get(tp) - begin.get(tp)).sum();
+            startedRebuildAt = System.nanoTime();
+            Log.infof("rebuilding state from %d records of %s (%d partitions)", recordsAtStart, Topics.PAIRS, tps.size());
+            long lastLog = System.nanoTime();
+            while (running) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+                if (!records.isEmpty()) {
+                    process(records);
+                }
+                updateProgress(tps);
+                if (!caughtUp && tps.stream().allMatch(tp -> consumer.position(tp) >= startEnd.get(tp))) {
+                    caughtUp = true;
+                    Log.infof("state rebuilt: %d features from %d records in %d ms; publishing from now on", features.size(),
+                            recordsAtStart, (System.nanoTime() - startedRebuildAt) / 1_000_000);
+                } else if (!caughtUp && System.nanoTime() - lastLog > 5_000_000_000L) {
+                    lastLog = System.nanoTime();
+                    Log.infof("rebuilding: %d records to go", backlog());
+                }
+                if (caughtUp) {
+                    publishChanged();
+                }
+                completeSends();
+                refreshViews();
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                failure = e;
+            }
+        } catch (Throwable t) {
+            failure = t;
+            Log.error("attribution pipeline stopped", t);
+        } finally {
+            if (consumer != null) {
+                consumer.close(Duration.ofSeconds(2));
+            }
+            if (producer != null) {
+                producer.close(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer() {
+        // No consumer group: this instance reads every partition from the beginning at each start.
+        return new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class));
+    }
+
+    private static List<TopicPartition> partitionsOf(KafkaConsumer<?, ?> c, String topic) {
+        var infos = c.partitionsFor(topic, Duration.ofSeconds(30));
+        if (infos == null || infos.isEmpty()) {
+            throw new IllegalStateException("topic " + topic + " does not exist (create it, or let the service create it)");
+        }
+        return infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+    }
+
+    /** Reads a whole topic once (start-up): the last circuits, the offsets already dead-lettered. */
+    private void readToEnd(String topic, Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        try (KafkaConsumer<byte[], byte[]> c = newConsumer()) {
+            var infos = c.partitionsFor(topic, Duration.ofSeconds(30));
+            if (infos == null || infos.isEmpty()) {
+                return;
+            }
+            List<TopicPartition> tps = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                c.poll(Duration.ofMillis(200)).forEach(sink);
+            }
+        }
+    }
+
+    private void rememberCircuit(ConsumerRecord<byte[], byte[]> r) {
+        if (r.key() == null) {
+            return;
+        }
+        FeatureState f = feature(new String(r.key(), StandardCharsets.UTF_8), r.partition());
+        if (r.value() == null) {
+            f.lastCircuit = null;
+            return;
+        }
+        try {
+            Circuit c = CircuitJson.read(new String(r.value(), StandardCharsets.UTF_8));
+            f.lastCircuit = c;
+            f.lastVersion = Math.max(f.lastVersion, c.version());
+        } catch (RuntimeException e) {
+            Log.warnf("ignoring unreadable circuit at %s-%d@%d: %s", r.topic(), r.partition(), r.offset(), e.getMessage());
+        }
+    }
+
+    private void rememberDeadLetter(ConsumerRecord<byte[], byte[]> r) {
+        Header p = r.headers().lastHeader(H_PARTITION);
+        Header o = r.headers().lastHeader(H_OFFSET);
+        if (p != null && o != null) {
+            deadLettered.add(new String(p.value(), StandardCharsets.UTF_8) + ":" + new String(o.value(), StandardCharsets.UTF_8));
+        }
+    }
+
+    private FeatureState feature(String name, int partition) {
+        FeatureState f = features.computeIfAbsent(name, FeatureState::new);
+        f.partition = partition;
+        return f;
+    }
+
+    private record Pending(FeatureState feature, PromptPairEvent event) {}
+
+    private void process(ConsumerRecords<byte[], byte[]> records) {
+        List<Pending> pending = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            PromptPairEvent e;
+            try {
+                e = parser.parse(decode(r.key(), "key"), decode(r.value(), "value"));
+                checkLength(e);
+            } catch (BadEventException bad) {
+                deadLetter(r, bad);
+                continue;
+            }
+            FeatureState f = feature(e.feature(), r.partition());
+            if (!f.seenIds.add(e.id())) {
+                metrics.duplicate();
+                continue;
+            }
+            f.events++;
+            f.lastSource = new Circuit.Source(r.topic(), r.partition(), r.offset());
+            f.lastUpdate = Instant.now().toString();
+            if (e.type() == PromptPairEvent.Type.RESET) {
+                accumulate(pending); // earlier pairs of this batch come first
+                f.sums = null;
+                f.dirty = true;
+                if (caughtUp && f.lastCircuit != null) {
+                    tombstone(f);
+                }
+                metrics.applied(1);
+            } else {
+                pending.add(new Pending(f, e));
+            }
+        }
+        accumulate(pending);
+    }
+
+    /** One batched prefill for all prompts of the pending events (per chat-template flag); exact and order-free. */
+    private void accumulate(List<Pending> pending) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        ContrastiveAttribution attribution = model.attribution();
+        for (Pending p : pending) {
+            FeatureState f = p.feature();
+            if (f.sums == null) {
+                // every layer: excluded layers are applied at selection, so they may change later
+                f.sums = attribution.newAccumulator(new SelectionOptions(1, Set.of(), false));
+            }
+            if (p.event().topK() != null) {
+                f.topK = p.event().topK();
+            }
+            if (p.event().excludeLayers() != null) {
+                f.excludeLayers = p.event().excludeLayers();
+            }
+            f.dirty = true;
+        }
+        ActivationCollector collector = model.collector();
+        for (boolean chat : new boolean[] {true, false}) {
+            List<String> pos = new ArrayList<>();
+            List<FeatureState> posOwner = new ArrayList<>();
+            List<String> neg = new ArrayList<>();
+            List<FeatureState> negOwner = new ArrayList<>();
+            for (Pending p : pending) {
+                if (p.event().chatTemplate() == chat) {
+                    p.event().positive().forEach(s -> { pos.add(s); posOwner.add(p.feature()); });
+                    p.event().negative().forEach(s -> { neg.add(s); negOwner.add(p.feature()); });
+                }
+            }
+            if (!pos.isEmpty()) {
+                collector.neurons(pos, chat, allLayers, null, (i, a) -> posOwner.get(i).sums.addPositive(a));
+                collector.neurons(neg, chat, allLayers, null, (i, a) -> negOwner.get(i).sums.addNegative(a));
+            }
+        }
+        metrics.applied(pending.size());
+        pending.clear();
+    }
+
+    private void checkLength(PromptPairEvent e) throws BadEventException {
+        int context = model.model().config().contextLength();
+        ActivationCollector collector = model.collector();
+        for (List<String> side : List.of(e.positive(), e.negative())) {
+            for (String prompt : side) {
+                int n = collector.promptTokens(prompt, e.chatTemplate()).length;
+                if (n > context) {
+                    throw new BadEventException(ErrorClass.TOO_LONG, (side == e.positive() ? "a positive" : "a negative")
+                            + " prompt has " + n + " tokens, the model's context is " + context);
+                }
+            }
+        }
+    }
+
+    private static String decode(byte[] bytes, String what) throws BadEventException {
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new BadEventException(ErrorClass.INVALID_JSON, "the " + what + " is not UTF-8");
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<byte[], byte[]> r, BadEventException bad) {
+        boolean replayed = r.offset() < startEnd.getOrDefault(new TopicPartition(r.topic(), r.partition()), 0L);
+        if (replayed && deadLettered.contains(r.partition() + ":" + r.offset())) {
+            return; // an earlier run dead-lettered it already
+        }
+        Log.debugf("dead-letter %s-%d@%d: %s %s", r.topic(), r.partition(), r.offset(), bad.errorClass().header(), bad.getMessage());
+        List<Header> headers = new ArrayList<>();
+        r.headers().forEach(headers::add);
+        headers.add(header(H_ERROR, bad.errorClass().header()));
+        headers.add(header(H_DETAIL, bad.getMessage()));
+        headers.add(header(H_TOPIC, r.topic()));
+        headers.add(header(H_PARTITION, Integer.toString(r.partition())));
+        headers.add(header(H_OFFSET, Long.toString(r.offset())));
+        inFlight.add(producer.send(new ProducerRecord<>(Topics.DLQ, null, r.key(), r.value(), headers)));
+        metrics.dlq(bad.errorClass());
+    }
+
+    private static Header header(String name, String value) {
+        return new RecordHeader(name, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** After each poll batch (once caught up): a new version for each changed feature whose selection changed. */
+    private void publishChanged() {
+        for (FeatureState f : features.values()) {
+            if (!f.dirty) {
+                continue;
+            }
+            f.dirty = false;
+            if (f.sums == null || f.sums.positiveCount() == 0 || f.sums.negativeCount() == 0) {
+                if (f.lastCircuit != null) {
+                    tombstone(f); // a reset that happened while rebuilding
+                }
+                continue;
+            }
+            Circuit circuit = model.attribution().circuit(f.name, f.lastVersion + 1, f.sums, f.options(), f.lastSource);
+            if (f.lastCircuit != null && f.lastCircuit.sameSelection(circuit)) {
+                continue;
+            }
+            send(Topics.CIRCUITS, f.name, CircuitJson.write(circuit).getBytes(StandardCharsets.UTF_8));
+            f.lastVersion = circuit.version();
+            f.lastCircuit = circuit;
+            metrics.published();
+            Log.infof("circuit %s v%d (%d+%d prompts)", f.name, circuit.version(), f.sums.positiveCount(), f.sums.negativeCount());
+        }
+    }
+
+    private void tombstone(FeatureState f) {
+        send(Topics.CIRCUITS, f.name, null);
+        f.lastCircuit = null;
+        metrics.tombstone();
+        Log.infof("circuit %s deleted (reset)", f.name);
+    }
+
+    private void send(String topic, String key, byte[] value) {
+        inFlight.add(producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)));
+    }
+
+    private void completeSends() throws Exception {
+        if (inFlight.isEmpty()) {
+            return;
+        }
+        producer.flush();
+        for (Future<RecordMetadata> f : inFlight) {
+            f.get(); // a failed publish stops the pipeline (readiness and liveness go down) rather than losing a version
+        }
+        inFlight.clear();
+    }
+
+    private void updateProgress(List<TopicPartition> tps) {
+        Map<TopicPartition, Long> end = consumer.endOffsets(tps, Duration.ofSeconds(5));
+        Map<Integer, long[]> p = new TreeMap<>();
+        for (TopicPartition tp : tps) {
+            p.put(tp.partition(), new long[] {consumer.position(tp), end.get(tp)});
+        }
+        progress = p;
+    }
+
+    private void refreshViews() {
+        Map<Integer, long[]> p = progress;
+        for (FeatureState f : features.values()) {
+            long[] pe = p.get(f.partition);
+            long backlog = pe == null ? 0 : Math.max(0, pe[1] - pe[0]);
+            boolean hasSums = f.sums != null;
+            FeatureView v = new FeatureView(f.name, f.events, hasSums ? f.sums.positiveCount() : 0,
+                    hasSums ? f.sums.negativeCount() : 0, f.lastVersion, f.lastCircuit != null,
+                    f.lastCircuit == null ? 0 : f.lastCircuit.neurons().size(), f.topK, List.copyOf(f.excludeLayers),
+                    f.lastUpdate, f.partition, backlog, !caughtUp);
+            views.put(f.name, v);
+        }
+    }
+
+    /** A summary for GET /features. */
+    public Map<String, Object> status() {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("ready", model.isLoaded() && caughtUp && alive());
+        s.put("rebuilding", !caughtUp);
+        s.put("recordsAtStart", recordsAtStart);
+        s.put("backlog", backlog());
+        Map<String, Object> parts = new TreeMap<>();
+        progress.forEach((k, v) -> parts.put(k.toString(), Map.of("position", v[0], "end", v[1])));
+        s.put("partitions", parts);
+        return s;
+    }
+}

@@ -26,8 +26,12 @@ final class Kafkas {
     }
 
     static RecordMetadata produce(String topic, String key, String value) throws Exception {
+        return produce(bootstrap(), topic, key, value);
+    }
+
+    static RecordMetadata produce(String bootstrap, String topic, String key, String value) throws Exception {
         try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap(),
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
             return p.send(new ProducerRecord<>(topic, key, value)).get();
@@ -36,8 +40,13 @@ final class Kafkas {
 
     /** The first record of the topic (from the beginning) that matches, within the timeout. */
     static ConsumerRecord<String, String> await(String topic, Predicate<ConsumerRecord<String, String>> match, Duration timeout) {
+        return await(bootstrap(), topic, match, timeout);
+    }
+
+    static ConsumerRecord<String, String> await(String bootstrap, String topic, Predicate<ConsumerRecord<String, String>> match,
+                                                Duration timeout) {
         try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap(),
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
@@ -61,6 +70,30 @@ final class Kafkas {
                 }
             }
             throw new AssertionError("no matching record on " + topic + " within " + timeout);
+        }
+    }
+
+    /** Every record of the topic, from the beginning to the end offsets read now. */
+    static List<ConsumerRecord<String, String>> readAll(String bootstrap, String topic) {
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
+            List<TopicPartition> tps = c.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            List<ConsumerRecord<String, String>> out = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("could not read " + topic + " to its end");
+                }
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+            return out;
         }
     }
 

@@ -188,7 +188,7 @@ public final class EngineBench {
         md.append(String.format("%n## Memory-bandwidth bound of batch-1 decode%n%n"
                         + "Weights stored as f32: one decode step reads %.0f MB of projection and head weights. "
                         + "Measured read bandwidth (sum of a 1 GiB f32 array on the engine, best of 5): %.1f GB/s, "
-                        + "so batch-1 decode cannot exceed **%.1f tok/s** in f32; f16 or bf16 storage halves the bytes (bound %.1f tok/s) "
+                        + "so batch-1 decode cannot exceed **%.1f tok/s** in f32; f16 storage halves the bytes (bound %.1f tok/s) "
                         + "but is only faster where the CPU's half-precision matmul keeps up (see below).%n",
                 ((Number) json.get("f32WeightBytesPerToken")).longValue() / 1e6, (double) json.get("readBandwidthGBs"),
                 (double) json.get("f32Batch1DecodeBoundTokS"), 2 * (double) json.get("f32Batch1DecodeBoundTokS")));

@@ -88,7 +88,7 @@ final class AttributeCommand implements Callable<Integer> {
         try (LoadedModel m = modelOptions.load()) {
             ActivationCollector collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize);
             ContrastiveAttribution attribution = new ContrastiveAttribution(collector, m.config(), m.id(), m.fingerprint());
-            Circuit circuit = mode.contrastive != null ? contrastive(attribution, options) : relp(m, attribution, options);
+            Circuit circuit = mode.contrastive != null ? contrastive(attribution, options) : relp(m, collector, attribution, options);
             Path file = out != null ? out : Path.of(name + ".circuit.json");
             Files.writeString(file, CircuitJson.write(circuit));
             Path png = file.resolveSibling(file.getFileName().toString().replaceAll("\\.json$", "") + ".png");
@@ -114,8 +114,8 @@ final class AttributeCommand implements Callable<Integer> {
         return attribution.circuit(name, 1, sums, options, null);
     }
 
-    private Circuit relp(LoadedModel m, ContrastiveAttribution attribution, SelectionOptions options) {
-        int[] tokens = new ActivationCollector(m.transformer(), m.tokenizer(), 1).promptTokens(mode.relp.prompt, !raw);
+    private Circuit relp(LoadedModel m, ActivationCollector collector, ContrastiveAttribution attribution, SelectionOptions options) {
+        int[] tokens = collector.promptTokens(mode.relp.prompt, !raw);
         int target = singleToken(m, mode.relp.target);
         int counterfactual = mode.relp.counterfactual == null ? -1 : singleToken(m, mode.relp.counterfactual);
         float[][] relevance = m.transformer().relevance(tokens, target, counterfactual);

@@ -31,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
@@ -155,7 +156,7 @@ final class EvalCommand implements Callable<Integer> {
             float[][] direction = null;
             if (caa != null) {
                 boolean[] all = new boolean[m.config().layers()];
-                java.util.Arrays.fill(all, true);
+                Arrays.fill(all, true);
                 List<String> caaPos = PromptSets.read(caa.get(0));
                 List<String> caaNeg = PromptSets.read(caa.get(1));
                 System.err.printf("eval: CAA direction from %d + %d prompts%n", caaPos.size(), caaNeg.size());

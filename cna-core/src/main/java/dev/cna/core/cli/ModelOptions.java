@@ -11,7 +11,7 @@ final class ModelOptions {
     @Option(names = "--model", defaultValue = "default", description = "default, hf:ORG/NAME or a path (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--weights", defaultValue = "F32", description = "Weight storage: F32, BF16 or F16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weights", defaultValue = "F32", description = "Weight storage: F32 or F16 (default: ${DEFAULT-VALUE}).")
     WeightStorage weights;
 
     @Option(names = "--numerics", defaultValue = "EXACT",

@@ -18,6 +18,8 @@ public final class ContrastiveAttribution {
     private final ActivationCollector collector;
     private final ModelConfig config;
     private final Circuit.Model model;
+    /** Read or detected once: circuit() runs after every poll batch of the attribution service. */
+    private Set<Neuron> blacklist;
 
     /**
      * @param modelId     the model's short id, written into circuits
@@ -48,12 +50,16 @@ public final class ContrastiveAttribution {
     }
 
     /** The model's universal neurons, detected once on neutral raw prompts and cached by fingerprint. */
-    public Set<Neuron> blacklist() {
+    public synchronized Set<Neuron> blacklist() {
+        if (blacklist != null) {
+            return blacklist;
+        }
         boolean[] all = new boolean[config.layers()];
         Arrays.fill(all, true);
         try {
-            return UniversalNeuronDetector.cachedOrDetect(model.fingerprint(), prompts -> collector.neurons(prompts, false, all))
+            blacklist = UniversalNeuronDetector.cachedOrDetect(model.fingerprint(), prompts -> collector.neurons(prompts, false, all))
                     .neurons();
+            return blacklist;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read or write the blacklist cache", e);
         }

@@ -134,8 +134,6 @@ public final class GgufWeights implements WeightSource {
         return name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
     }
 
-    public GgufFile file() { return file; }
-
     @Override
     public void close() { file.close(); }
 }

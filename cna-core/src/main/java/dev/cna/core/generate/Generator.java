@@ -3,11 +3,9 @@ package dev.cna.core.generate;
 import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.MlpHook;
 import dev.cna.core.runtime.Transformer;
-import dev.cna.core.tokenizer.StreamingDetokenizer;
 import dev.cna.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
@@ -23,26 +21,6 @@ public final class Generator {
         this.tokenizer = tokenizer;
     }
 
-    /** Per-row progress through one reply. */
-    private final class Row {
-        final SamplingParams params;
-        final Sampler sampler;
-        final StreamingDetokenizer detokenizer = new StreamingDetokenizer(tokenizer);
-        final StopStrings stops;
-        final StringBuilder text = new StringBuilder();
-        final List<Integer> tokens = new ArrayList<>();
-        final int promptTokens;
-        FinishReason finish;
-        long decodeNanos;
-
-        Row(int promptTokens, SamplingParams params) {
-            this.promptTokens = promptTokens;
-            this.params = params;
-            this.sampler = new Sampler(params);
-            this.stops = new StopStrings(params.stop());
-        }
-    }
-
     /**
      * Generates one reply per prompt in one batch.
      *
@@ -54,16 +32,16 @@ public final class Generator {
             throw new IllegalArgumentException("one SamplingParams per prompt, at least one prompt");
         }
         int batch = prompts.size();
-        int[] stopIds = tokenizer.stopIds();
         int context = model.config().contextLength();
-        Row[] rows = new Row[batch];
+        Reply[] rows = new Reply[batch];
         for (int b = 0; b < batch; b++) {
             if (prompts.get(b).length >= context) {
                 throw new IllegalArgumentException("prompt " + b + " has " + prompts.get(b).length
                         + " tokens; the model's context is " + context);
             }
-            rows[b] = new Row(prompts.get(b).length, params.get(b));
+            rows[b] = new Reply(tokenizer, prompts.get(b).length, params.get(b));
         }
+        int[] stopIds = tokenizer.stopIds();
         try (KvCache cache = model.newCache(batch)) {
             long start = System.nanoTime();
             float[][] logits = model.prefill(cache, prompts, hook);
@@ -73,16 +51,16 @@ public final class Generator {
             int active = batch;
             while (active > 0) {
                 for (int b = 0; b < batch; b++) {
-                    Row row = rows[b];
-                    if (row.finish != null) {
+                    Reply row = rows[b];
+                    if (row.finished()) {
                         next[b] = stopIds[0]; // finished rows ride along until the batch is done
                         continue;
                     }
-                    int token = row.sampler.next(logits[b]);
-                    next[b] = token;
-                    row.finish = accept(row, b, token, stopIds, cache.length(b) + 1 >= context, listener);
-                    if (row.finish != null) {
-                        row.decodeNanos = System.nanoTime() - decodeStart;
+                    int r = b;
+                    next[b] = row.next(logits[b], cache.length(b) + 1 >= context,
+                            (token, text) -> listener == null || listener.onToken(r, token, text));
+                    if (row.finished()) {
+                        row.markDecodeEnd(System.nanoTime() - decodeStart);
                         active--;
                     }
                 }
@@ -91,39 +69,11 @@ public final class Generator {
                 }
             }
             List<Generation> out = new ArrayList<>(batch);
-            for (Row row : rows) {
-                int[] ids = row.tokens.stream().mapToInt(Integer::intValue).toArray();
-                out.add(new Generation(row.text.toString(), ids, row.finish, row.promptTokens, prefillNanos, row.decodeNanos));
+            for (Reply row : rows) {
+                out.add(row.generation(prefillNanos));
             }
             return out;
         }
-    }
-
-    /** Takes a sampled token into the row; returns why the row ends now, or null to go on. */
-    private FinishReason accept(Row row, int b, int token, int[] stopIds, boolean contextFull, TokenListener listener) {
-        if (Arrays.stream(stopIds).anyMatch(id -> id == token)) {
-            emit(row, b, token, row.stops.push(row.detokenizer.flush()) + row.stops.flush(), listener);
-            return FinishReason.STOP;
-        }
-        row.tokens.add(token);
-        String text = row.stops.push(row.detokenizer.push(token));
-        boolean more = emit(row, b, token, text, listener);
-        if (row.stops.stopped()) {
-            return FinishReason.STOP;
-        }
-        if (!more) {
-            return FinishReason.CANCELLED;
-        }
-        if (row.tokens.size() >= row.params.maxTokens() || contextFull) {
-            emit(row, b, token, row.stops.push(row.detokenizer.flush()) + row.stops.flush(), listener);
-            return FinishReason.LENGTH;
-        }
-        return null;
-    }
-
-    private static boolean emit(Row row, int b, int token, String text, TokenListener listener) {
-        row.text.append(text);
-        return listener == null || listener.onToken(b, token, text);
     }
 
     /** A streamed reply: one event per token, then the finished generation. */

@@ -1,14 +1,12 @@
 package dev.cna.core.steer;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitNeuron;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.runtime.NeuronScaling;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Circuits with multipliers compiled once into per-layer neuron indices and factors; circuits sharing a
@@ -28,30 +26,25 @@ public final class SteeringPlan {
 
     /**
      * @param fingerprint the running model's fingerprint: a circuit made on another model is refused
+     * @throws ForeignCircuitException for a circuit of another model
      */
     public static SteeringPlan compile(List<CircuitStrength> circuits, ModelConfig config, String fingerprint) {
-        List<Map<Integer, Float>> perLayer = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            perLayer.add(new LinkedHashMap<>());
-        }
-        for (CircuitStrength cs : circuits) {
-            Circuit.Model m = cs.circuit().model();
-            if (!m.fingerprint().equals(fingerprint)) {
-                throw new IllegalArgumentException("circuit " + cs.circuit().name() + " was made on model " + m.id()
-                        + " (fingerprint " + m.fingerprint() + "), not on the running model (" + fingerprint + ")");
+        return compose(circuits.stream()
+                .map(cs -> CompiledCircuit.compile(cs.circuit(), config, fingerprint).times(cs.multiplier()))
+                .toList(), config.layers());
+    }
+
+    /** Merges compiled circuits into one plan; a neuron in several circuits gets the product of their factors. */
+    public static SteeringPlan compose(List<CompiledCircuit.Scaled> circuits, int layers) {
+        int[][] indices = new int[layers][];
+        float[][] factors = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            Map<Integer, Float> layer = new TreeMap<>();
+            for (CompiledCircuit.Scaled scaled : circuits) {
+                for (int index : scaled.compiled().indices()[l]) {
+                    layer.merge(index, scaled.multiplier(), (a, b) -> a * b);
+                }
             }
-            if (m.layers() != config.layers() || m.intermediateSize() != config.intermediateSize()) {
-                throw new IllegalArgumentException("circuit " + cs.circuit().name() + " has the shape " + m.layers() + " x "
-                        + m.intermediateSize() + ", the model " + config.layers() + " x " + config.intermediateSize());
-            }
-            for (CircuitNeuron n : cs.circuit().neurons()) {
-                perLayer.get(n.layer()).merge(n.index(), cs.multiplier(), (a, b) -> a * b);
-            }
-        }
-        int[][] indices = new int[config.layers()][];
-        float[][] factors = new float[config.layers()][];
-        for (int l = 0; l < config.layers(); l++) {
-            Map<Integer, Float> layer = perLayer.get(l);
             if (layer.isEmpty()) {
                 continue;
             }

@@ -1,7 +1,6 @@
 package dev.cna.core.steer;
 
 import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitNeuron;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
@@ -13,13 +12,15 @@ import dev.cna.core.runtime.WeightStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.cna.core.cna.TestCircuits.FINGERPRINT;
+import static dev.cna.core.cna.TestCircuits.circuit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -29,26 +30,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Compiling circuits into a plan, refusing foreign circuits, and per-row steering in one batch. */
 class SteeringPlanTest {
-    static final String FINGERPRINT = "0123456789abcdef".repeat(4);
     static final String OTHER_FINGERPRINT = "f".repeat(64);
 
     @TempDir
     Path dir;
-
-    /** A manual circuit for a model of the given shape; neurons are given as (layer, index, delta) triples. */
-    static Circuit circuit(String name, String fingerprint, int layers, int intermediate, double[]... neurons) {
-        List<CircuitNeuron> list = new ArrayList<>();
-        for (double[] n : neurons) {
-            list.add(new CircuitNeuron((int) n[0], (int) n[1], n[2]));
-        }
-        list.sort(CircuitNeuron.RANKING);
-        return new Circuit(Circuit.SCHEMA, name, 1, new Circuit.Model("synthetic", fingerprint, layers, intermediate),
-                Circuit.Method.MANUAL, list, new Circuit.Stats(0, 0, list.size(), List.of(), 0), "2026-11-24T10:15:30Z", null);
-    }
-
-    static Circuit circuit(String name, ModelConfig c, double[]... neurons) {
-        return circuit(name, FINGERPRINT, c.layers(), c.intermediateSize(), neurons);
-    }
 
     private static Map<String, Float> factors(SteeringPlan plan) {
         Map<String, Float> out = new HashMap<>();

@@ -1,0 +1,94 @@
+package dev.cna.core.generate;
+
+import dev.cna.core.tokenizer.StreamingDetokenizer;
+import dev.cna.core.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** One row's progress through its reply: sampling, detokenizing, stop strings and the budget. */
+final class Reply {
+    /** Where a row's text goes; false asks to stop. */
+    @FunctionalInterface
+    interface Sink {
+        boolean emit(int token, String text);
+    }
+
+    final SamplingParams params;
+    final int promptTokens;
+    private final Sampler sampler;
+    private final StreamingDetokenizer detokenizer;
+    private final StopStrings stops;
+    private final int[] stopIds;
+    private final StringBuilder text = new StringBuilder();
+    private final List<Integer> tokens = new ArrayList<>();
+    private FinishReason finish;
+    private long decodeNanos;
+
+    Reply(Tokenizer tokenizer, int promptTokens, SamplingParams params) {
+        this.params = params;
+        this.promptTokens = promptTokens;
+        this.sampler = new Sampler(params);
+        this.detokenizer = new StreamingDetokenizer(tokenizer);
+        this.stops = new StopStrings(params.stop());
+        this.stopIds = tokenizer.stopIds();
+    }
+
+    /**
+     * Samples the next token from the row's logits and takes it into the reply.
+     *
+     * @param contextFull whether the model's context has no room for another token after this one
+     * @return the token fed to the next forward pass; meaningless once {@link #finished()}
+     */
+    int next(float[] logits, boolean contextFull, Sink sink) {
+        int token = sampler.next(logits);
+        finish = accept(token, contextFull, sink);
+        return token;
+    }
+
+    /** Ends the reply without another token (the caller cancelled it). */
+    void cancel() {
+        finish = FinishReason.CANCELLED;
+    }
+
+    boolean finished() {
+        return finish != null;
+    }
+
+    void markDecodeEnd(long nanos) {
+        decodeNanos = nanos;
+    }
+
+    Generation generation(long prefillNanos) {
+        int[] ids = tokens.stream().mapToInt(Integer::intValue).toArray();
+        return new Generation(text.toString(), ids, finish, promptTokens, prefillNanos, decodeNanos);
+    }
+
+    /** Returns why the reply ends with this token, or null to go on. */
+    private FinishReason accept(int token, boolean contextFull, Sink sink) {
+        for (int id : stopIds) {
+            if (id == token) {
+                emit(token, stops.push(detokenizer.flush()) + stops.flush(), sink);
+                return FinishReason.STOP;
+            }
+        }
+        tokens.add(token);
+        boolean more = emit(token, stops.push(detokenizer.push(token)), sink);
+        if (stops.stopped()) {
+            return FinishReason.STOP;
+        }
+        if (!more) {
+            return FinishReason.CANCELLED;
+        }
+        if (tokens.size() >= params.maxTokens() || contextFull) {
+            emit(token, stops.push(detokenizer.flush()) + stops.flush(), sink);
+            return FinishReason.LENGTH;
+        }
+        return null;
+    }
+
+    private boolean emit(int token, String piece, Sink sink) {
+        text.append(piece);
+        return sink.emit(token, piece);
+    }
+}

@@ -1,0 +1,232 @@
+package dev.cna.core.generate;
+
+import dev.cna.core.cna.Circuit;
+import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.ModelLoader;
+import dev.cna.core.model.SyntheticModels;
+import dev.cna.core.model.WeightSource;
+import dev.cna.core.runtime.KvCache;
+import dev.cna.core.runtime.NeuronScaling;
+import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.steer.CircuitStrength;
+import dev.cna.core.steer.SteeringPlan;
+import dev.cna.core.tokenizer.Tokenizer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntFunction;
+
+import static dev.cna.core.cna.TestCircuits.FINGERPRINT;
+import static dev.cna.core.cna.TestCircuits.circuit;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Continuous batching on a tiny synthetic model: join and leave at token boundaries, per-row steering, swaps, cancel. */
+class ContinuousBatchTest {
+    @TempDir
+    static Path dir;
+    private WeightSource source;
+    private Transformer model;
+    private Tokenizer tokenizer;
+    private ModelConfig config;
+
+    @BeforeEach
+    void load() {
+        source = ModelLoader.open(SyntheticModels.Spec.llama().write(dir).gguf());
+        model = Transformer.load(source, WeightStorage.F32);
+        tokenizer = Tokenizer.create(source.tokenizerSpec());
+        config = source.config();
+    }
+
+    @AfterEach
+    void close() {
+        tokenizer.close();
+        model.close();
+        source.close();
+    }
+
+    /** A test sequence: records its tokens; its steering comes from a function of how many tokens it has. */
+    static final class Recorder implements ContinuousBatch.Sequence {
+        final int[] prompt;
+        final SamplingParams params;
+        final IntFunction<SteeringPlan> steering;
+        final List<Integer> tokens = new ArrayList<>();
+        final List<Integer> stepsAtToken = new ArrayList<>();
+        volatile boolean cancelled;
+        Generation done;
+        RuntimeException error;
+
+        Recorder(int[] prompt, SamplingParams params, IntFunction<SteeringPlan> steering) {
+            this.prompt = prompt;
+            this.params = params;
+            this.steering = steering;
+        }
+
+        @Override public int[] prompt() { return prompt; }
+        @Override public SamplingParams params() { return params; }
+        @Override public SteeringPlan steering() { return steering.apply(tokens.size()); }
+        @Override public boolean cancelled() { return cancelled; }
+        @Override public boolean onToken(int token, String text) { tokens.add(token); return true; }
+        @Override public void onFinish(Generation generation) { done = generation; }
+        @Override public void onError(RuntimeException e) { error = e; }
+    }
+
+    private Generation alone(int[] prompt, SamplingParams params) {
+        return new Generator(model, tokenizer).generate(List.of(prompt), List.of(params), null, null).get(0);
+    }
+
+    @Test
+    void rowsJoiningAndLeavingAtAnyStepGetWhatTheyGetAlone() {
+        List<Recorder> all = List.of(
+                new Recorder(tokenizer.encode("the cat in a hat"), SamplingParams.greedy(9), n -> SteeringPlan.NONE),
+                new Recorder(tokenizer.encode("a"), new SamplingParams(1.5f, 0, 1f, 7, 14, List.of()), n -> SteeringPlan.NONE),
+                new Recorder(tokenizer.encode("he the in"), SamplingParams.greedy(5), n -> SteeringPlan.NONE),
+                new Recorder(tokenizer.encode("in a the cat he"), new SamplingParams(1.2f, 5, 0.9f, 3, 11, List.of()), n -> SteeringPlan.NONE),
+                new Recorder(tokenizer.encode("t"), SamplingParams.greedy(1), n -> SteeringPlan.NONE));
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+            batch.join(List.of(all.get(0)));
+            batch.step();
+            batch.step();
+            batch.join(List.of(all.get(1), all.get(2)));
+            assertEquals(3, batch.size());
+            for (int i = 0; i < 3; i++) {
+                batch.step();
+            }
+            batch.join(List.of(all.get(3), all.get(4))); // the last one is done after its first token
+            while (batch.size() > 0) {
+                batch.step();
+            }
+        }
+        for (int i = 0; i < all.size(); i++) {
+            Recorder r = all.get(i);
+            assertNotNull(r.done, "sequence " + i + " finished");
+            Generation expected = alone(r.prompt, r.params);
+            assertArrayEquals(expected.tokens(), r.done.tokens(), "sequence " + i);
+            assertEquals(expected.text(), r.done.text(), "sequence " + i);
+            assertEquals(expected.finishReason(), r.done.finishReason(), "sequence " + i);
+        }
+    }
+
+    @Test
+    void eachRowSteersByItsOwnPlan() {
+        Circuit wide = wideCircuit();
+        SteeringPlan ablate = SteeringPlan.compile(List.of(new CircuitStrength(wide, 0f)), config, FINGERPRINT);
+        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(wide, 6f)), config, FINGERPRINT);
+        int[] prompt = tokenizer.encode("the cat in a hat");
+        List<Recorder> rows = List.of(
+                new Recorder(prompt, SamplingParams.greedy(12), n -> ablate),
+                new Recorder(prompt, SamplingParams.greedy(12), n -> SteeringPlan.NONE),
+                new Recorder(prompt, SamplingParams.greedy(12), n -> amplify));
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+            batch.join(rows);
+            while (batch.size() > 0) {
+                batch.step();
+            }
+        }
+        List<SteeringPlan> plans = List.of(ablate, SteeringPlan.NONE, amplify);
+        for (int r = 0; r < rows.size(); r++) {
+            SteeringPlan plan = plans.get(r);
+            assertArrayEquals(referenceGreedy(prompt, 12, n -> plan), rows.get(r).done.tokens(), "row " + r);
+        }
+        assertFalse(Arrays.equals(rows.get(0).done.tokens(), rows.get(1).done.tokens()), "ablation changes the reply");
+        assertFalse(Arrays.equals(rows.get(2).done.tokens(), rows.get(1).done.tokens()), "amplification changes the reply");
+    }
+
+    @Test
+    void aPlanSwappedMidGenerationChangesTheTokensFromTheNextStepOnAndNotBefore() {
+        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(wideCircuit(), 6f)), config, FINGERPRINT);
+        int[] prompt = tokenizer.encode("he the in");
+        int swapAfter = 4; // the plan arrives once the row has 4 tokens: it steers the pass that makes token 5
+        IntFunction<SteeringPlan> swap = n -> n < swapAfter ? SteeringPlan.NONE : amplify;
+        Recorder swapped = new Recorder(prompt, SamplingParams.greedy(12), swap);
+        Recorder neighbour = new Recorder(tokenizer.encode("a"), SamplingParams.greedy(12), n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+            batch.join(List.of(neighbour, swapped));
+            while (batch.size() > 0) {
+                batch.step();
+            }
+        }
+        int[] unsteered = alone(prompt, SamplingParams.greedy(12)).tokens();
+        int[] tokens = swapped.done.tokens();
+        assertArrayEquals(Arrays.copyOf(unsteered, swapAfter), Arrays.copyOf(tokens, swapAfter), "before the swap");
+        assertFalse(Arrays.equals(Arrays.copyOfRange(unsteered, swapAfter, 12), Arrays.copyOfRange(tokens, swapAfter, 12)),
+                "the swap changes what follows");
+        assertArrayEquals(referenceGreedy(prompt, 12, swap), tokens, "the swap takes effect exactly from the next step");
+        assertArrayEquals(alone(tokenizer.encode("a"), SamplingParams.greedy(12)).tokens(), neighbour.done.tokens(),
+                "the other row is not steered");
+    }
+
+    @Test
+    void aCancelledRowLeavesBeforeTheNextStepWithoutAnotherToken() {
+        Recorder stays = new Recorder(tokenizer.encode("the cat"), SamplingParams.greedy(20), n -> SteeringPlan.NONE);
+        Recorder leaves = new Recorder(tokenizer.encode("a hat"), SamplingParams.greedy(20), n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+            batch.join(List.of(stays, leaves));
+            batch.step();
+            int before = leaves.tokens.size();
+            leaves.cancelled = true;
+            batch.step();
+            assertEquals(1, batch.size());
+            assertEquals(before, leaves.tokens.size());
+            assertEquals(FinishReason.CANCELLED, leaves.done.finishReason());
+            while (batch.size() > 0) {
+                batch.step();
+            }
+        }
+        assertArrayEquals(alone(tokenizer.encode("the cat"), SamplingParams.greedy(20)).tokens(), stays.done.tokens());
+    }
+
+    @Test
+    void aPromptThatFillsTheContextIsRefusedBeforeAnythingRuns() {
+        int[] huge = new int[config.contextLength()];
+        Arrays.fill(huge, 5);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+            Recorder r = new Recorder(huge, SamplingParams.greedy(3), n -> SteeringPlan.NONE);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> batch.join(List.of(r)));
+            assertTrue(e.getMessage().contains(String.valueOf(config.contextLength())), e.getMessage());
+            assertEquals(0, batch.size());
+        }
+    }
+
+    /** A quarter of every layer's neurons: strong enough to move greedy tokens on the synthetic model. */
+    private Circuit wideCircuit() {
+        List<double[]> neurons = new ArrayList<>();
+        for (int l = 0; l < config.layers(); l++) {
+            for (int i = 0; i < config.intermediateSize(); i += 4) {
+                neurons.add(new double[] {l, i, 1.0 + i});
+            }
+        }
+        return circuit("wide", config, neurons.toArray(double[][]::new));
+    }
+
+    /** Greedy decoding written out on the transformer alone: the plan for token n+1 is steering(n). */
+    private int[] referenceGreedy(int[] prompt, int maxTokens, IntFunction<SteeringPlan> steering) {
+        int[] out = new int[maxTokens];
+        try (KvCache cache = model.newCache(1)) {
+            float[][] logits;
+            try (NeuronScaling hook = SteeringPlan.hook(List.of(steering.apply(0)), config)) {
+                logits = model.prefill(cache, List.of(prompt), hook);
+            }
+            for (int n = 0; n < maxTokens; n++) {
+                out[n] = Sampler.argMax(logits[0]);
+                if (n + 1 < maxTokens) {
+                    try (NeuronScaling hook = SteeringPlan.hook(List.of(steering.apply(n + 1)), config)) {
+                        logits = model.decode(cache, new int[] {out[n]}, hook);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

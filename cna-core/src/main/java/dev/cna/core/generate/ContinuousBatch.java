@@ -30,7 +30,12 @@ public final class ContinuousBatch implements AutoCloseable {
         /** Checked before every step: a cancelled row leaves without computing another token. */
         boolean cancelled();
 
-        /** @return false to stop the row now (finish reason CANCELLED) */
+        /**
+         * One call per generated token; then, if text was held back (a possible stop string, an incomplete
+         * character), one call with token -1 and that text.
+         *
+         * @return false to stop the row now (finish reason CANCELLED)
+         */
         boolean onToken(int token, String text);
 
         void onFinish(Generation generation);

@@ -8,11 +8,16 @@ import java.util.List;
 
 /** One row's progress through its reply: sampling, detokenizing, stop strings and the budget. */
 final class Reply {
-    /** Where a row's text goes; false asks to stop. */
+    /**
+     * Where a row's text goes: one call per generated token, then at most one call with token {@link #NO_TOKEN}
+     * for text held back until the end (a possible stop string, an incomplete character). False asks to stop.
+     */
     @FunctionalInterface
     interface Sink {
         boolean emit(int token, String text);
     }
+
+    static final int NO_TOKEN = -1;
 
     final SamplingParams params;
     final int promptTokens;
@@ -68,7 +73,7 @@ final class Reply {
     private FinishReason accept(int token, boolean contextFull, Sink sink) {
         for (int id : stopIds) {
             if (id == token) {
-                emit(token, stops.push(detokenizer.flush()) + stops.flush(), sink);
+                flush(sink);
                 return FinishReason.STOP;
             }
         }
@@ -81,10 +86,17 @@ final class Reply {
             return FinishReason.CANCELLED;
         }
         if (tokens.size() >= params.maxTokens() || contextFull) {
-            emit(token, stops.push(detokenizer.flush()) + stops.flush(), sink);
+            flush(sink);
             return FinishReason.LENGTH;
         }
         return null;
+    }
+
+    private void flush(Sink sink) {
+        String rest = stops.push(detokenizer.flush()) + stops.flush();
+        if (!rest.isEmpty()) {
+            emit(NO_TOKEN, rest, sink);
+        }
     }
 
     private boolean emit(int token, String piece, Sink sink) {

@@ -77,7 +77,12 @@ class ContinuousBatchTest {
         @Override public SamplingParams params() { return params; }
         @Override public SteeringPlan steering() { return steering.apply(tokens.size()); }
         @Override public boolean cancelled() { return cancelled; }
-        @Override public boolean onToken(int token, String text) { tokens.add(token); return true; }
+        @Override public boolean onToken(int token, String text) {
+            if (token >= 0) {
+                tokens.add(token);
+            }
+            return true;
+        }
         @Override public void onFinish(Generation generation) { done = generation; }
         @Override public void onError(RuntimeException e) { error = e; }
     }

@@ -72,7 +72,10 @@ class GeneratorTest {
             assertEquals(FinishReason.STOP, g.finishReason());
             assertTrue(g.tokens().length < 20);
         }
-        assertEquals(tokens.subList(0, g.tokens().length), Arrays.stream(g.tokens()).boxed().toList());
+        // One call per generated token, then at most one call (token -1) with the text held back to the end.
+        assertEquals(Arrays.stream(g.tokens()).boxed().toList(), tokens.subList(0, g.tokens().length));
+        assertTrue(tokens.size() - g.tokens().length <= 1, tokens.toString());
+        tokens.subList(g.tokens().length, tokens.size()).forEach(t -> assertEquals(-1, t));
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.cna.core.cna.SelectionOptions;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.DevKafkaTestResource;
+import dev.cna.devstack.KafkaClients;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -192,7 +193,7 @@ class RestartMidStreamTest {
             assertEquals((double) N, metrics2.get("cna.attribution.events").counter().count());
 
             // 5. the last circuit on cna.circuits equals cna-core's over all N events
-            List<ConsumerRecord<String, String>> circuits = Kafkas.readAll(bootstrap, Topics.CIRCUITS).stream()
+            List<ConsumerRecord<String, String>> circuits = KafkaClients.readAll(bootstrap, Topics.CIRCUITS).stream()
                     .filter(r -> FEATURE.equals(r.key())).toList();
             ConsumerRecord<String, String> lastRecord = circuits.get(circuits.size() - 1);
             assertTrue(lastRecord.offset() > lastPublishedByFirst, "the restarted pipeline published the final circuit");
@@ -244,7 +245,7 @@ class RestartMidStreamTest {
     }
 
     private static long lastCircuitOffset(String bootstrap) {
-        return Kafkas.readAll(bootstrap, Topics.CIRCUITS).stream().filter(r -> FEATURE.equals(r.key()))
+        return KafkaClients.readAll(bootstrap, Topics.CIRCUITS).stream().filter(r -> FEATURE.equals(r.key()))
                 .mapToLong(ConsumerRecord::offset).max().orElse(-1);
     }
 

@@ -121,17 +121,22 @@ public final class ContinuousBatch implements AutoCloseable {
         pending = next;
     }
 
-    /** One decode step for every row: drops cancelled rows, feeds each row's last token, samples the next. */
-    public void step() {
+    /**
+     * One decode step for every row: drops cancelled rows, feeds each row's last token, samples the next.
+     *
+     * @return the rows the step ran (each got a token); 0 when the batch was empty
+     */
+    public int step() {
         dropFinished(true);
         if (rows.isEmpty()) {
-            return;
+            return 0;
         }
+        int ran = rows.size();
         float[][] logits;
         try {
             logits = model.decode(cache, pending, steeringHook());
         } catch (RuntimeException e) {
-            failAll(e);
+            fail(e);
             throw e;
         }
         for (int r = 0; r < rows.size(); r++) {
@@ -142,6 +147,7 @@ public final class ContinuousBatch implements AutoCloseable {
             }
         }
         dropFinished(false);
+        return ran;
     }
 
     /** Removes finished rows (and, before a step, cancelled ones) from the cache and the pending tokens. */
@@ -202,7 +208,8 @@ public final class ContinuousBatch implements AutoCloseable {
         row.sequence.onFinish(row.reply.generation(row.prefillNanos));
     }
 
-    private void failAll(RuntimeException e) {
+    /** Ends every row with the error and empties the batch. */
+    public void fail(RuntimeException e) {
         rows.forEach(r -> r.sequence.onError(e));
         rows = new ArrayList<>();
         pending = new int[0];

@@ -29,4 +29,15 @@ public final class TestCircuits {
     public static Circuit circuit(String name, ModelConfig c, double[]... neurons) {
         return circuit(name, FINGERPRINT, c.layers(), c.intermediateSize(), neurons);
     }
+
+    /** A quarter of every layer's neurons: strong enough to move greedy tokens on a synthetic model. */
+    public static Circuit wide(String name, long version, ModelConfig c) {
+        List<double[]> neurons = new ArrayList<>();
+        for (int l = 0; l < c.layers(); l++) {
+            for (int i = 0; i < c.intermediateSize(); i += 4) {
+                neurons.add(new double[] {l, i, 1.0 + i});
+            }
+        }
+        return circuit(name, version, FINGERPRINT, c.layers(), c.intermediateSize(), neurons.toArray(double[][]::new));
+    }
 }

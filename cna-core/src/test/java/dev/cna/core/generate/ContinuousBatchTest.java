@@ -1,12 +1,11 @@
 package dev.cna.core.generate;
 
 import dev.cna.core.cna.Circuit;
+import dev.cna.core.cna.TestCircuits;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.KvCache;
-import dev.cna.core.runtime.NeuronScaling;
 import dev.cna.core.runtime.Transformer;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.core.steer.CircuitStrength;
@@ -24,7 +23,6 @@ import java.util.List;
 import java.util.function.IntFunction;
 
 import static dev.cna.core.cna.TestCircuits.FINGERPRINT;
-import static dev.cna.core.cna.TestCircuits.circuit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -62,7 +60,6 @@ class ContinuousBatchTest {
         final SamplingParams params;
         final IntFunction<SteeringPlan> steering;
         final List<Integer> tokens = new ArrayList<>();
-        final List<Integer> stepsAtToken = new ArrayList<>();
         volatile boolean cancelled;
         Generation done;
         RuntimeException error;
@@ -125,7 +122,7 @@ class ContinuousBatchTest {
 
     @Test
     void eachRowSteersByItsOwnPlan() {
-        Circuit wide = wideCircuit();
+        Circuit wide = TestCircuits.wide("wide", 1, config);
         SteeringPlan ablate = SteeringPlan.compile(List.of(new CircuitStrength(wide, 0f)), config, FINGERPRINT);
         SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(wide, 6f)), config, FINGERPRINT);
         int[] prompt = tokenizer.encode("the cat in a hat");
@@ -142,7 +139,7 @@ class ContinuousBatchTest {
         List<SteeringPlan> plans = List.of(ablate, SteeringPlan.NONE, amplify);
         for (int r = 0; r < rows.size(); r++) {
             SteeringPlan plan = plans.get(r);
-            assertArrayEquals(referenceGreedy(prompt, 12, n -> plan), rows.get(r).done.tokens(), "row " + r);
+            assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 12, n -> plan), rows.get(r).done.tokens(), "row " + r);
         }
         assertFalse(Arrays.equals(rows.get(0).done.tokens(), rows.get(1).done.tokens()), "ablation changes the reply");
         assertFalse(Arrays.equals(rows.get(2).done.tokens(), rows.get(1).done.tokens()), "amplification changes the reply");
@@ -150,7 +147,7 @@ class ContinuousBatchTest {
 
     @Test
     void aPlanSwappedMidGenerationChangesTheTokensFromTheNextStepOnAndNotBefore() {
-        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(wideCircuit(), 6f)), config, FINGERPRINT);
+        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
         int[] prompt = tokenizer.encode("he the in");
         int swapAfter = 4; // the plan arrives once the row has 4 tokens: it steers the pass that makes token 5
         IntFunction<SteeringPlan> swap = n -> n < swapAfter ? SteeringPlan.NONE : amplify;
@@ -167,7 +164,7 @@ class ContinuousBatchTest {
         assertArrayEquals(Arrays.copyOf(unsteered, swapAfter), Arrays.copyOf(tokens, swapAfter), "before the swap");
         assertFalse(Arrays.equals(Arrays.copyOfRange(unsteered, swapAfter, 12), Arrays.copyOfRange(tokens, swapAfter, 12)),
                 "the swap changes what follows");
-        assertArrayEquals(referenceGreedy(prompt, 12, swap), tokens, "the swap takes effect exactly from the next step");
+        assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 12, swap), tokens, "the swap takes effect exactly from the next step");
         assertArrayEquals(alone(tokenizer.encode("a"), SamplingParams.greedy(12)).tokens(), neighbour.done.tokens(),
                 "the other row is not steered");
     }
@@ -202,36 +199,5 @@ class ContinuousBatchTest {
             assertTrue(e.getMessage().contains(String.valueOf(config.contextLength())), e.getMessage());
             assertEquals(0, batch.size());
         }
-    }
-
-    /** A quarter of every layer's neurons: strong enough to move greedy tokens on the synthetic model. */
-    private Circuit wideCircuit() {
-        List<double[]> neurons = new ArrayList<>();
-        for (int l = 0; l < config.layers(); l++) {
-            for (int i = 0; i < config.intermediateSize(); i += 4) {
-                neurons.add(new double[] {l, i, 1.0 + i});
-            }
-        }
-        return circuit("wide", config, neurons.toArray(double[][]::new));
-    }
-
-    /** Greedy decoding written out on the transformer alone: the plan for token n+1 is steering(n). */
-    private int[] referenceGreedy(int[] prompt, int maxTokens, IntFunction<SteeringPlan> steering) {
-        int[] out = new int[maxTokens];
-        try (KvCache cache = model.newCache(1)) {
-            float[][] logits;
-            try (NeuronScaling hook = SteeringPlan.hook(List.of(steering.apply(0)), config)) {
-                logits = model.prefill(cache, List.of(prompt), hook);
-            }
-            for (int n = 0; n < maxTokens; n++) {
-                out[n] = Sampler.argMax(logits[0]);
-                if (n + 1 < maxTokens) {
-                    try (NeuronScaling hook = SteeringPlan.hook(List.of(steering.apply(n + 1)), config)) {
-                        logits = model.decode(cache, new int[] {out[n]}, hook);
-                    }
-                }
-            }
-        }
-        return out;
     }
 }

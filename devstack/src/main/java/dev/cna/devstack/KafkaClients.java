@@ -1,4 +1,4 @@
-package dev.cna.attribution;
+package dev.cna.devstack;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -13,23 +13,24 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
-/** Plain Kafka clients for the tests, on the DevKafka broker the test resource started. */
-final class Kafkas {
-    private Kafkas() {}
+/** Plain Kafka clients for tests: produce a record, wait for one, read a topic, on the broker the test resource started. */
+public final class KafkaClients {
+    private KafkaClients() {}
 
-    static String bootstrap() {
+    public static String bootstrap() {
         return ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
     }
 
-    static RecordMetadata produce(String topic, String key, String value) throws Exception {
+    public static RecordMetadata produce(String topic, String key, String value) throws Exception {
         return produce(bootstrap(), topic, key, value);
     }
 
-    static RecordMetadata produce(String bootstrap, String topic, String key, String value) throws Exception {
+    public static RecordMetadata produce(String bootstrap, String topic, String key, String value) throws Exception {
         try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
@@ -39,11 +40,11 @@ final class Kafkas {
     }
 
     /** The first record of the topic (from the beginning) that matches, within the timeout. */
-    static ConsumerRecord<String, String> await(String topic, Predicate<ConsumerRecord<String, String>> match, Duration timeout) {
+    public static ConsumerRecord<String, String> await(String topic, Predicate<ConsumerRecord<String, String>> match, Duration timeout) {
         return await(bootstrap(), topic, match, timeout);
     }
 
-    static ConsumerRecord<String, String> await(String bootstrap, String topic, Predicate<ConsumerRecord<String, String>> match,
+    public static ConsumerRecord<String, String> await(String bootstrap, String topic, Predicate<ConsumerRecord<String, String>> match,
                                                 Duration timeout) {
         try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -74,7 +75,7 @@ final class Kafkas {
     }
 
     /** Every record of the topic, from the beginning to the end offsets read now. */
-    static List<ConsumerRecord<String, String>> readAll(String bootstrap, String topic) {
+    public static List<ConsumerRecord<String, String>> readAll(String bootstrap, String topic) {
         try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
@@ -85,7 +86,7 @@ final class Kafkas {
             c.assign(tps);
             c.seekToBeginning(tps);
             Map<TopicPartition, Long> end = c.endOffsets(tps);
-            List<ConsumerRecord<String, String>> out = new java.util.ArrayList<>();
+            List<ConsumerRecord<String, String>> out = new ArrayList<>();
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
                 if (System.nanoTime() > deadline) {

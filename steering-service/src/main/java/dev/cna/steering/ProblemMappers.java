@@ -1,0 +1,39 @@
+package dev.cna.steering;
+
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every error answer is a problem: ours as built, JAX-RS ones (bad JSON, 404, 405, 415, ...) by status. */
+public class ProblemMappers {
+
+    @ServerExceptionMapper
+    public Response problem(ProblemException e) {
+        Response.ResponseBuilder b = e.problem().response();
+        if (e.retryAfterSeconds() != null) {
+            b.header("Retry-After", e.retryAfterSeconds());
+        }
+        return b.build();
+    }
+
+    @ServerExceptionMapper
+    public Response webApplication(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        Response.Status known = Response.Status.fromStatusCode(status);
+        String title = known != null ? known.getReasonPhrase() : "HTTP " + status;
+        String slug = title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
+        String detail = status == 400 ? "the body is not valid JSON for this endpoint: " + rootMessage(e) : e.getMessage();
+        return Problem.of(status, slug, title, detail).response().build();
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage() == null ? root.toString() : root.getMessage();
+        // Jackson quotes a window of the input; keep the first line, which names the field and the reason.
+        int newline = m.indexOf('\n');
+        return newline < 0 ? m : m.substring(0, newline);
+    }
+}

@@ -1,0 +1,14 @@
+package dev.cna.steering;
+
+/** The 503 answer for requests that arrive before the model and the registry are ready. */
+final class Readiness {
+    private Readiness() {}
+
+    static void require(SteeringRuntime runtime) {
+        if (!runtime.ready()) {
+            String why = runtime.failure() != null ? "the model failed to load: " + runtime.failure()
+                    : "the model is loading or the circuit registry is catching up";
+            throw new ProblemException(Problem.of(503, "not-ready", "Service not ready", why), 5);
+        }
+    }
+}

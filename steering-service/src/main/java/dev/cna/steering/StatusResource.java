@@ -1,0 +1,34 @@
+package dev.cna.steering;
+
+import dev.cna.core.runtime.LoadedModel;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+
+/** GET /status: the model this instance serves, its scheduler and its registry, for operators and the gateway. */
+@Path("/status")
+@Produces(MediaType.APPLICATION_JSON)
+public class StatusResource {
+    private final SteeringRuntime runtime;
+
+    StatusResource(SteeringRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    public record ModelInfo(String id, String fingerprint, int layers, int intermediateSize, int contextLength) {}
+
+    public record RegistryInfo(int circuits, long refused, long invalid, boolean caughtUp) {}
+
+    public record Status(ModelInfo model, Scheduler.Status scheduler, RegistryInfo registry) {}
+
+    @GET
+    public Status status() {
+        Readiness.require(runtime);
+        LoadedModel m = runtime.model();
+        CircuitRegistry r = runtime.registry();
+        return new Status(new ModelInfo(m.id(), m.fingerprint(), m.config().layers(), m.config().intermediateSize(),
+                m.config().contextLength()), runtime.scheduler().status(),
+                new RegistryInfo(r.all().size(), r.refusedCount(), r.invalidCount(), r.caughtUp()));
+    }
+}

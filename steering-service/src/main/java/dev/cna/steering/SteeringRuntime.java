@@ -1,0 +1,131 @@
+package dev.cna.steering;
+
+import dev.cna.core.model.ModelSpec;
+import dev.cna.core.runtime.LoadedModel;
+import dev.cna.core.runtime.Numerics;
+import dev.cna.core.runtime.WeightStorage;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.util.Optional;
+
+/**
+ * Loads the model, then starts the circuit registry and the scheduler, off the start-up thread so health
+ * answers (not ready) while the model loads. Registers the service's metrics.
+ */
+@ApplicationScoped
+public class SteeringRuntime {
+    @ConfigProperty(name = "cna.model", defaultValue = "default")
+    String model;
+    @ConfigProperty(name = "cna.model.weights", defaultValue = "F32")
+    WeightStorage weights;
+    /** PyTorch intra-op threads; unset = one per core. Set it when other processes share the cores. */
+    @ConfigProperty(name = "cna.threads")
+    Optional<Integer> threads;
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+    @ConfigProperty(name = "cna.steering.circuits-topic", defaultValue = "cna.circuits")
+    String circuitsTopic;
+    @ConfigProperty(name = "cna.steering.max-batch", defaultValue = "16")
+    int maxBatch;
+    @ConfigProperty(name = "cna.steering.queue-capacity", defaultValue = "64")
+    int queueCapacity;
+
+    private final MeterRegistry meters;
+    private final DistributionSummary swapLatency;
+    private volatile LoadedModel loaded;
+    private volatile CircuitRegistry registry;
+    private volatile Scheduler scheduler;
+    private volatile String failure;
+
+    SteeringRuntime(MeterRegistry meters) {
+        this.meters = meters;
+        this.swapLatency = DistributionSummary.builder("cna.steering.swap.latency")
+                .description("Time from a circuit version's publication to the first token generated under it")
+                .baseUnit("milliseconds").publishPercentiles(0.5, 0.99).register(meters);
+    }
+
+    void start(@Observes StartupEvent event) {
+        threads.ifPresent(n -> System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(n)));
+        Thread loader = new Thread(this::load, "cna-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    private void load() {
+        try {
+            long t0 = System.nanoTime();
+            LoadedModel m = LoadedModel.load(new ModelSpec(model), weights, Numerics.EXACT);
+            Log.infof("model %s (%s) loaded in %d ms", m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000);
+            CircuitRegistry r = new CircuitRegistry(bootstrap, circuitsTopic, m.config(), m.fingerprint());
+            Scheduler s = new Scheduler(m.transformer(), m.tokenizer(), maxBatch, queueCapacity);
+            r.start();
+            s.start();
+            registerMeters(r, s);
+            loaded = m;
+            registry = r;
+            scheduler = s;
+        } catch (RuntimeException e) {
+            failure = e.getMessage();
+            Log.errorf(e, "cannot start: the model %s did not load", model);
+        }
+    }
+
+    private void registerMeters(CircuitRegistry r, Scheduler s) {
+        Gauge.builder("cna.steering.queue.depth", s, x -> x.status().queued()).description("Requests waiting for a slot").register(meters);
+        Gauge.builder("cna.steering.batch.size", s, x -> x.status().running()).description("Rows in the decode batch").register(meters);
+        FunctionCounter.builder("cna.steering.tokens", s, x -> x.status().tokens()).description("Tokens generated").register(meters);
+        FunctionCounter.builder("cna.steering.steps", s, x -> x.status().steps()).description("Decode steps run").register(meters);
+        Gauge.builder("cna.steering.circuits", r, x -> x.all().size()).description("Circuits in the registry").register(meters);
+        FunctionCounter.builder("cna.steering.circuits.refused", r, CircuitRegistry::refusedCount)
+                .description("Circuit records of another model").register(meters);
+        FunctionCounter.builder("cna.steering.circuits.invalid", r, CircuitRegistry::invalidCount)
+                .description("Circuit records that are not a valid circuit").register(meters);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (scheduler != null) {
+            scheduler.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+        if (loaded != null) {
+            loaded.close();
+        }
+    }
+
+    /** Ready: the model is loaded and the registry has read the whole circuit topic. */
+    public boolean ready() {
+        return scheduler != null && registry.caughtUp();
+    }
+
+    /** Why the service cannot become ready, or null. */
+    public String failure() {
+        return failure;
+    }
+
+    public LoadedModel model() {
+        return loaded;
+    }
+
+    public CircuitRegistry registry() {
+        return registry;
+    }
+
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    public void recordSwapLatency(long millis) {
+        swapLatency.record(millis);
+    }
+}

@@ -48,6 +48,7 @@ public final class DevKafkaMain {
                     .dataDir(data)
                     .quiet(!verbose)
                     .build();
+            PlatformTopics.create(kafka.bootstrapServers());
         } catch (Exception e) {
             System.err.println("kafka failed to start: " + e);
             e.printStackTrace();

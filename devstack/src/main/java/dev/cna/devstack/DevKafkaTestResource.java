@@ -14,6 +14,7 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  * class MyTest { ... }
  * </pre>
  *
+ * The platform topics ({@link PlatformTopics}) exist when the application starts.
  * Returns {@code kafka.bootstrap.servers} (which the SmallRye Kafka connector uses by
  * default) and turns Kafka Dev Services off (they need Docker).
  */
@@ -25,6 +26,7 @@ public class DevKafkaTestResource implements QuarkusTestResourceLifecycleManager
     public Map<String, String> start() {
         try {
             kafka = DevKafka.startTemporary();
+            PlatformTopics.create(kafka.bootstrapServers());
         } catch (Exception e) {
             throw new IllegalStateException("could not start DevKafka", e);
         }

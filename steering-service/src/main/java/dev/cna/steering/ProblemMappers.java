@@ -1,5 +1,7 @@
 package dev.cna.steering;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
@@ -24,6 +26,16 @@ public class ProblemMappers {
         String slug = title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
         String detail = status == 400 ? "the body is not valid JSON for this endpoint: " + rootMessage(e) : e.getMessage();
         return Problem.of(status, slug, title, detail).response().build();
+    }
+
+    /**
+     * Jackson's errors: an unknown field or a string where a number goes (a MismatchedInputException, for
+     * which Quarkus has a built-in mapper that this one overrides), or broken JSON.
+     */
+    @ServerExceptionMapper({MismatchedInputException.class, JsonProcessingException.class})
+    public Response json(JsonProcessingException e) {
+        return Problem.of(400, "bad-request", "Bad Request", "the body is not valid JSON for this endpoint: " + rootMessage(e))
+                .response().build();
     }
 
     private static String rootMessage(Throwable t) {

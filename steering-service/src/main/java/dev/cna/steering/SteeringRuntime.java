@@ -73,8 +73,8 @@ public class SteeringRuntime {
             loaded = m;
             registry = r;
             scheduler = s;
-        } catch (RuntimeException e) {
-            failure = e.getMessage();
+        } catch (RuntimeException | LinkageError e) {
+            failure = e.toString();
             Log.errorf(e, "cannot start: the model %s did not load", model);
         }
     }

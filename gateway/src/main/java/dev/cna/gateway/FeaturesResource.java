@@ -1,0 +1,70 @@
+package dev.cna.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.ProcessingException;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.enums.SecuritySchemeType;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityScheme;
+import org.eclipse.microprofile.rest.client.inject.RestClient;
+
+import java.time.Duration;
+
+/** Features: prompt pairs in (to Kafka), attribution progress out (from attribution-service). */
+@Path("/api/features")
+@Produces(MediaType.APPLICATION_JSON)
+@SecurityScheme(securitySchemeName = "apiKey", type = SecuritySchemeType.HTTP, scheme = "bearer")
+@SecurityRequirement(name = "apiKey")
+public class FeaturesResource {
+    /** How long a client should wait before asking an unreachable attribution-service again. */
+    private static final Duration UPSTREAM_RETRY = Duration.ofSeconds(5);
+
+    @Inject
+    PairsRequestParser parser;
+
+    @Inject
+    PairsProducer producer;
+
+    @Inject
+    @RestClient
+    AttributionClient attribution;
+
+    /** One event (object) or several (list) for one feature; 202 once Kafka has acknowledged all of them. */
+    @POST
+    @Path("{name}/pairs")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @RequiresRole(Role.ADMIN)
+    public Response ingest(@PathParam("name") String name, String body) throws JsonProcessingException {
+        return Response.accepted(producer.send(name, parser.parse(name, body))).build();
+    }
+
+    /** attribution-service's view of the feature: pairs seen, circuit version, backlog. */
+    @GET
+    @Path("{name}")
+    public JsonNode progress(@PathParam("name") String name) {
+        PairsRequestParser.checkFeature(name);
+        try {
+            return attribution.feature(name);
+        } catch (WebApplicationException e) {
+            int status = e.getResponse().getStatus();
+            if (status == 404) {
+                throw new ProblemException(404, "Not Found", "attribution-service has no feature " + name, null);
+            }
+            throw new ProblemException(502, "Bad Gateway", "attribution-service answered " + status, null);
+        } catch (ProcessingException e) { // connection refused, timeout, unreadable answer
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw new ProblemException(503, "Service Unavailable", "attribution-service is unreachable ("
+                    + cause.getClass().getSimpleName() + ")", UPSTREAM_RETRY);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.cna.gateway;
+
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import jakarta.ws.rs.ext.ExceptionMapper;
+import jakarta.ws.rs.ext.Provider;
+
+/**
+ * The gateway's own errors, with Retry-After (whole seconds, at least 1) where the client should wait and the
+ * challenge HTTP requires on a 401.
+ */
+@Provider
+public class ProblemExceptionMapper implements ExceptionMapper<ProblemException> {
+    @Context
+    UriInfo uri;
+
+    @Override
+    public Response toResponse(ProblemException e) {
+        Response.ResponseBuilder r = Problem.of(e.status(), e.title(), e.getMessage(), uri.getPath()).response();
+        if (e.retryAfter() != null) {
+            long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
+            r.header(HttpHeaders.RETRY_AFTER, seconds);
+        }
+        if (e.status() == 401) {
+            r.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"cna\"");
+        }
+        return r.build();
+    }
+}

@@ -1,0 +1,146 @@
+package dev.cna.steering;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** A client's view of one SSE response over a real socket, read event by event as it arrives. */
+final class SseStream implements AutoCloseable {
+    record Event(String name, JsonNode data) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private static final Event END = new Event("", null);
+
+    private final InputStream body;
+    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    private final List<Event> seen = new ArrayList<>();
+    final int status;
+
+    private SseStream(HttpResponse<InputStream> response) {
+        this.status = response.statusCode();
+        this.body = response.body();
+        Thread reader = new Thread(this::read, "sse-reader");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    static SseStream post(String url, String json) {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(5))
+                    .header("Content-Type", "application/json").header("Accept", "text/event-stream")
+                    .POST(HttpRequest.BodyPublishers.ofString(json)).build();
+            return new SseStream(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static SseStream get(String url) {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream").GET().build();
+            return new SseStream(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void read() {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
+            String name = "message";
+            StringBuilder data = new StringBuilder();
+            for (String line; (line = r.readLine()) != null; ) {
+                if (line.isEmpty()) {
+                    if (!data.isEmpty()) {
+                        events.add(new Event(name, JSON.readTree(data.toString())));
+                    }
+                    name = "message";
+                    data.setLength(0);
+                } else if (line.startsWith("event:")) {
+                    name = line.substring(6).trim();
+                } else if (line.startsWith("data:")) {
+                    data.append(line.substring(5).stripLeading());
+                }
+            }
+        } catch (IOException e) {
+            // closed by the test, or by the server at the end
+        } finally {
+            events.add(END);
+        }
+    }
+
+    /** The next event, or null when the stream has ended. */
+    Event next() {
+        try {
+            Event e = events.poll(120, TimeUnit.SECONDS);
+            if (e == null) {
+                throw new AssertionError("no SSE event within 120 s; seen " + seen);
+            }
+            if (e == END) {
+                events.add(END);
+                return null;
+            }
+            seen.add(e);
+            return e;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(ex);
+        }
+    }
+
+    /** Reads until the first token event with at least this index; returns it. */
+    Event awaitToken(int index) {
+        for (Event e; (e = next()) != null; ) {
+            if (e.name().equals("token") && e.data().has("token") && e.data().get("index").asInt() >= index) {
+                return e;
+            }
+        }
+        throw new AssertionError("the stream ended before token " + index + ": " + seen);
+    }
+
+    /** Reads to the end; returns every event of the stream (including those already read). */
+    List<Event> rest() {
+        while (next() != null) {
+            // drain
+        }
+        return List.copyOf(seen);
+    }
+
+    /** The generated token ids of a finished stream. */
+    static int[] tokenIds(List<Event> events) {
+        return events.stream().filter(e -> e.name().equals("token") && e.data().has("token"))
+                .mapToInt(e -> e.data().get("token").asInt()).toArray();
+    }
+
+    /** Drops the connection, as a browser tab that closes. */
+    @Override
+    public void close() {
+        try {
+            body.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -61,20 +61,70 @@ public final class Sampler {
             Arrays.setAll(all, i -> i);
             return all;
         }
-        // Sort (descending logit, ascending id) as one primitive key: order-preserving float bits, then the id.
-        long[] keys = new long[n];
-        for (int i = 0; i < n; i++) {
-            int bits = Float.floatToIntBits(logits[i]);
-            int ordered = bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
-            keys[i] = ((long) ~ordered << 32) | i;
-        }
-        Arrays.sort(keys);
+        // Rank (descending logit, ascending id) as one primitive key, smallest first: order-preserving float bits, then the id.
         int keep = params.topK() > 0 ? Math.min(params.topK(), n) : n;
+        long[] keys = keep < n ? smallestKeys(logits, keep) : allKeys(logits);
+        Arrays.sort(keys);
         int[] ids = new int[keep];
         for (int i = 0; i < keep; i++) {
             ids[i] = (int) keys[i];
         }
         return ids;
+    }
+
+    private static long key(float logit, int id) {
+        int bits = Float.floatToIntBits(logit);
+        int ordered = bits >= 0 ? bits : bits ^ 0x7FFFFFFF;
+        return ((long) ~ordered << 32) | id;
+    }
+
+    private static long[] allKeys(float[] logits) {
+        long[] keys = new long[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            keys[i] = key(logits[i], i);
+        }
+        return keys;
+    }
+
+    /** The k smallest keys, unordered: a max-heap of k, so a vocabulary pass costs O(n log k), not a full sort. */
+    private static long[] smallestKeys(float[] logits, int k) {
+        long[] heap = new long[k];
+        for (int i = 0; i < k; i++) {
+            heap[i] = key(logits[i], i);
+        }
+        for (int i = k / 2 - 1; i >= 0; i--) {
+            siftDown(heap, i);
+        }
+        for (int i = k; i < logits.length; i++) {
+            long candidate = key(logits[i], i);
+            if (candidate < heap[0]) {
+                heap[0] = candidate;
+                siftDown(heap, 0);
+            }
+        }
+        return heap;
+    }
+
+    private static void siftDown(long[] heap, int at) {
+        int n = heap.length;
+        while (true) {
+            int largest = at;
+            int left = 2 * at + 1;
+            int right = left + 1;
+            if (left < n && heap[left] > heap[largest]) {
+                largest = left;
+            }
+            if (right < n && heap[right] > heap[largest]) {
+                largest = right;
+            }
+            if (largest == at) {
+                return;
+            }
+            long t = heap[at];
+            heap[at] = heap[largest];
+            heap[largest] = t;
+            at = largest;
+        }
     }
 
     /** Index of the largest value; the lowest index wins a tie, as in llama.cpp's greedy sampler. */

@@ -288,12 +288,17 @@ public final class Transformer implements AutoCloseable {
         // Grouped-query attention: the heads sharing a kv head form a group axis, broadcast against it.
         int group = heads / kvHeads;
         NDArray q5 = q.reshape(batch, kvHeads, group, width, headDim);
+        // Views of the cache would land in the cache's manager and pin every step's cache copy until the cache
+        // closes; they belong to this step.
         NDArray k5 = keys.expandDims(2);
+        k5.attach(pass.step);
+        NDArray v5 = values.expandDims(2);
+        v5.attach(pass.step);
         NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3)).add(mask).softmax(-1);
         if (width >= LLAMA_CPP_F16_PROBABILITIES_MIN_TOKENS) {
             scores = llamaCppF16(scores);
         }
-        NDArray attended = scores.matMul(values.expandDims(2))
+        NDArray attended = scores.matMul(v5)
                 .reshape(batch, heads, width, headDim)
                 .transpose(0, 2, 1, 3)
                 .reshape(batch, width, (long) heads * headDim);

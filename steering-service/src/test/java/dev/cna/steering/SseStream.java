@@ -42,22 +42,17 @@ final class SseStream implements AutoCloseable {
     }
 
     static SseStream post(String url, String json) {
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(5))
-                    .header("Content-Type", "application/json").header("Accept", "text/event-stream")
-                    .POST(HttpRequest.BodyPublishers.ofString(json)).build();
-            return new SseStream(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(5))
+                .header("Content-Type", "application/json").header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
     }
 
     static SseStream get(String url) {
+        return send(HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream").GET().build());
+    }
+
+    private static SseStream send(HttpRequest request) {
         try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream").GET().build();
             return new SseStream(HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -60,6 +60,18 @@ class ApiTest {
     }
 
     @Test
+    void unreachableSteeringServiceIs503WithRetryAfter() {
+        var chat = given().auth().oauth2("test-chat").contentType(ContentType.JSON)
+                .body("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream\": true}").post("/v1/chat/completions");
+        assertProblem(chat, 503, "service-unavailable", "/v1/chat/completions", "steering-service is unreachable");
+        chat.then().header("Retry-After", "5");
+        assertProblem(given().auth().oauth2("test-chat").get("/v1/models"), 503, "service-unavailable", "/v1/models",
+                "steering-service is unreachable");
+        assertProblem(given().auth().oauth2("test-chat").get("/api/circuits/events"), 503, "service-unavailable",
+                "/api/circuits/events", "steering-service is unreachable");
+    }
+
+    @Test
     void kafkaDownIs503WithRetryAfter() {
         var r = given().auth().oauth2("test-admin").contentType(ContentType.JSON).body(VALID).post(PAIRS);
         assertProblem(r, 503, "service-unavailable", PAIRS, "Kafka did not acknowledge the events");

@@ -1,0 +1,10 @@
+package dev.cna.gateway;
+
+/**
+ * A validated OpenAI chat completion request.
+ *
+ * @param generate     what steering-service is asked for
+ * @param stream       SSE chunks (true) or one JSON completion
+ * @param includeUsage {@code stream_options.include_usage}: a usage chunk before {@code [DONE]}
+ */
+public record ChatRequest(GenerateBody generate, boolean stream, boolean includeUsage) {}

@@ -1,0 +1,132 @@
+package dev.cna.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.core.http.HttpClient;
+import io.vertx.mutiny.core.http.HttpClientResponse;
+import io.vertx.mutiny.core.parsetools.RecordParser;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.ws.rs.core.Response;
+
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+
+/**
+ * steering-service over HTTP (Vert.x client, non-blocking). Streams are read line by line as the client asks
+ * for events, so a slow client slows the upstream socket instead of filling memory; cancelling a stream closes
+ * its connection, which cancels the generation upstream. Answers other than 200 become the gateway's problems.
+ */
+@ApplicationScoped
+public class SteeringClient {
+    /** How long a client should wait before trying an unreachable steering-service again. */
+    private static final Duration UNREACHABLE_RETRY = Duration.ofSeconds(5);
+
+    private final SteeringConfig config;
+    private final ObjectMapper json;
+    private final HttpClient http;
+    private final URI base;
+
+    SteeringClient(SteeringConfig config, ObjectMapper json, Vertx vertx) {
+        this.config = config;
+        this.json = json;
+        this.base = URI.create(config.url().endsWith("/") ? config.url() : config.url() + "/");
+        this.http = vertx.createHttpClient(
+                new HttpClientOptions().setConnectTimeout((int) config.connectTimeout().toMillis()),
+                new PoolOptions().setHttp1MaxSize(config.maxConnections()));
+    }
+
+    @PreDestroy
+    void close() {
+        http.closeAndForget();
+    }
+
+    /** The events of an SSE endpoint (POST with a JSON body, or GET when body is null). */
+    public Multi<UpstreamEvent> stream(String path, String body) {
+        RequestOptions request = options(body == null ? HttpMethod.GET : HttpMethod.POST, path)
+                .putHeader(HttpHeaders.ACCEPT, "text/event-stream");
+        return send(request, body).onItem().transformToMulti(response -> {
+            Multi<String> lines = RecordParser.newDelimited("\n", response).toMulti().map(Buffer::toString);
+            // closing the connection is how steering-service learns that nobody reads any more
+            return SseDecoder.decode(lines).onCancellation().invoke(() -> response.request().connection().closeAndForget());
+        });
+    }
+
+    /** The JSON answer of a GET, as text. */
+    public Uni<String> get(String path) {
+        RequestOptions request = options(HttpMethod.GET, path).setIdleTimeout(config.requestTimeout().toMillis())
+                .putHeader(HttpHeaders.ACCEPT, "application/json");
+        return send(request, null).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
+    }
+
+    private RequestOptions options(HttpMethod method, String path) {
+        return new RequestOptions().setMethod(method).setAbsoluteURI(base.resolve(path.substring(1)).toString());
+    }
+
+    /**
+     * The response once its status is 200. The caller must attach its reader in the same step (the item is emitted
+     * on the event loop that received the response head, before any body bytes are handled).
+     */
+    private Uni<HttpClientResponse> send(RequestOptions options, String body) {
+        if (body != null) {
+            options.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+        }
+        return http.request(options)
+                .onItem().transformToUni(request -> body == null ? request.send() : request.send(body))
+                .onFailure().transform(e -> new ProblemException(503, "Service Unavailable",
+                        "steering-service is unreachable (" + e.getClass().getSimpleName() + ")", UNREACHABLE_RETRY))
+                .onItem().transformToUni(response -> {
+                    if (response.statusCode() == 200) {
+                        return Uni.createFrom().item(response);
+                    }
+                    return response.body().onItem().transformToUni(
+                            b -> Uni.createFrom().<HttpClientResponse>failure(problem(response, b.toString())));
+                });
+    }
+
+    /**
+     * steering-service's problem as the gateway's: same status and detail for what the client can act on (4xx,
+     * 503 with its Retry-After), 502 for anything else.
+     */
+    private ProblemException problem(HttpClientResponse response, String body) {
+        int status = response.statusCode();
+        String detail = detail(body);
+        if (status == 400) {
+            return ProblemException.invalid(detail == null ? "steering-service refused the request" : detail);
+        }
+        if ((status >= 400 && status < 500) || status == 503) {
+            Response.Status known = Response.Status.fromStatusCode(status);
+            return new ProblemException(status, known == null ? "Error" : known.getReasonPhrase(),
+                    detail == null ? "steering-service answered " + status : detail,
+                    retryAfter(response.getHeader(HttpHeaders.RETRY_AFTER.toString())));
+        }
+        return new ProblemException(502, "Bad Gateway", "steering-service answered " + status, null);
+    }
+
+    private String detail(String body) {
+        try {
+            JsonNode problem = json.readTree(body);
+            return problem.hasNonNull("detail") ? problem.get("detail").asText() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static Duration retryAfter(String header) {
+        try {
+            return header == null ? null : Duration.ofSeconds(Long.parseLong(header.trim()));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}

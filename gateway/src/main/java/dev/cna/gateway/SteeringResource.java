@@ -1,0 +1,64 @@
+package dev.cna.gateway;
+
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.jboss.resteasy.reactive.RestMulti;
+
+/**
+ * The native API: steering-service's generation stream and circuit registry as they are, behind the gateway's
+ * keys and rate limit. SSE responses start with steering-service's first event, so its refusals are problems.
+ * Events are passed through frame by frame (name and data as they came).
+ */
+@Path("/api")
+@SecurityRequirement(name = "apiKey")
+public class SteeringResource {
+    private final SteeringClient steering;
+    private final StreamMetrics metrics;
+
+    SteeringResource(SteeringClient steering, StreamMetrics metrics) {
+        this.steering = steering;
+        this.metrics = metrics;
+    }
+
+    /** steering-service's POST /generate: the body goes as is, the events (token, circuit, done, error) come back as is. */
+    @POST
+    @Path("generate")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public RestMulti<String> generate(String body) {
+        return forward(metrics.track(steering.stream("/generate", body)));
+    }
+
+    @GET
+    @Path("circuits")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<String> circuits() {
+        return steering.get("/circuits");
+    }
+
+    @GET
+    @Path("circuits/{name}")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<String> circuit(@PathParam("name") String name) {
+        PairsRequestParser.checkFeature(name); // circuits are named after their features
+        return steering.get("/circuits/" + name);
+    }
+
+    /** One {@code circuit} event per circuit in the registry, then one per change (version null = deleted). */
+    @GET
+    @Path("circuits/events")
+    public RestMulti<String> circuitEvents() {
+        return forward(steering.stream("/circuits/events", null));
+    }
+
+    private static RestMulti<String> forward(Multi<UpstreamEvent> events) {
+        return SseFrames.response(events.map(e -> SseFrames.frame(e.name(), e.data())));
+    }
+}

@@ -57,6 +57,7 @@ public final class CircuitRegistry implements AutoCloseable {
     private final Thread thread;
     private volatile KafkaConsumer<String, String> consumer;
     private volatile boolean caughtUp;
+    private volatile String failure;
     private volatile boolean closed;
 
     public CircuitRegistry(String bootstrap, String topic, ModelConfig config, String fingerprint) {
@@ -75,6 +76,11 @@ public final class CircuitRegistry implements AutoCloseable {
     /** True once every record that was in the topic at start-up has been read. */
     public boolean caughtUp() {
         return caughtUp;
+    }
+
+    /** Why the registry stopped following the topic, or null while it follows it. */
+    public String failure() {
+        return failure;
     }
 
     public Optional<Entry> get(String name) {
@@ -144,6 +150,7 @@ public final class CircuitRegistry implements AutoCloseable {
         } catch (WakeupException | InterruptedException e) {
             // closing
         } catch (RuntimeException e) {
+            failure = e.toString();
             LOG.errorf(e, "circuit registry stopped reading %s", topic);
         }
     }

@@ -6,7 +6,7 @@ final class Readiness {
 
     static void require(SteeringRuntime runtime) {
         if (!runtime.ready()) {
-            String why = runtime.failure() != null ? "the model failed to load: " + runtime.failure()
+            String why = runtime.failure() != null ? "the service failed: " + runtime.failure()
                     : "the model is loading or the circuit registry is catching up";
             throw new ProblemException(Problem.of(503, "not-ready", "Service not ready", why), 5);
         }

@@ -74,7 +74,7 @@ public class SteeringRuntime {
             registry = r;
             scheduler = s;
         } catch (RuntimeException | LinkageError e) {
-            failure = e.toString();
+            failure = "the model did not load: " + e;
             Log.errorf(e, "cannot start: the model %s did not load", model);
         }
     }
@@ -103,14 +103,14 @@ public class SteeringRuntime {
         }
     }
 
-    /** Ready: the model is loaded and the registry has read the whole circuit topic. */
+    /** Ready: the model is loaded and the registry has read the whole circuit topic and still follows it. */
     public boolean ready() {
-        return scheduler != null && registry.caughtUp();
+        return scheduler != null && registry.caughtUp() && registry.failure() == null;
     }
 
     /** Why the service cannot become ready, or null. */
     public String failure() {
-        return failure;
+        return failure != null ? failure : registry != null ? registry.failure() : null;
     }
 
     public LoadedModel model() {

@@ -21,6 +21,7 @@ import jakarta.ws.rs.core.Response;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * steering-service over HTTP (Vert.x client, non-blocking). Streams are read line by line as the client asks
@@ -57,9 +58,27 @@ public class SteeringClient {
                 .putHeader(HttpHeaders.ACCEPT, "text/event-stream");
         return send(request, body).onItem().transformToMulti(response -> {
             Multi<String> lines = RecordParser.newDelimited("\n", response).toMulti().map(Buffer::toString);
-            // closing the connection is how steering-service learns that nobody reads any more
-            return SseDecoder.decode(lines).onCancellation().invoke(() -> response.request().connection().closeAndForget());
+            AtomicBoolean started = new AtomicBoolean();
+            return SseDecoder.decode(lines)
+                    .onItem().invoke(e -> started.set(true))
+                    // steering-service went away: before the first event the client gets a 503 problem, after it
+                    // the stream ends with an error event like any other failed generation
+                    .onFailure(e -> !(e instanceof ProblemException)).recoverWithMulti(e -> started.get()
+                            ? Multi.createFrom().item(lost(e))
+                            : Multi.createFrom().failure(unreachable(e)))
+                    // closing the connection is how steering-service learns that nobody reads any more
+                    .onCancellation().invoke(() -> response.request().connection().closeAndForget());
         });
+    }
+
+    private static UpstreamEvent lost(Throwable e) {
+        return new UpstreamEvent("error", "{\"title\":\"steering-service lost\",\"detail\":\"the connection to "
+                + "steering-service closed mid-stream (" + e.getClass().getSimpleName() + ")\"}");
+    }
+
+    private static ProblemException unreachable(Throwable e) {
+        return new ProblemException(503, "Service Unavailable",
+                "steering-service is unreachable (" + e.getClass().getSimpleName() + ")", UNREACHABLE_RETRY);
     }
 
     /** The JSON answer of a GET, as text. */
@@ -83,8 +102,7 @@ public class SteeringClient {
         }
         return http.request(options)
                 .onItem().transformToUni(request -> body == null ? request.send() : request.send(body))
-                .onFailure().transform(e -> new ProblemException(503, "Service Unavailable",
-                        "steering-service is unreachable (" + e.getClass().getSimpleName() + ")", UNREACHABLE_RETRY))
+                .onFailure().transform(SteeringClient::unreachable)
                 .onItem().transformToUni(response -> {
                     if (response.statusCode() == 200) {
                         return Uni.createFrom().item(response);

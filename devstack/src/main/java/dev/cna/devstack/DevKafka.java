@@ -134,6 +134,11 @@ public final class DevKafka implements AutoCloseable {
             // returns once the controller has unfenced the broker.
             c.startup();
             br.startup();
+            // After a restart on old data the broker can still be in RECOVERY when startup returns: give it time.
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (br.brokerState() != BrokerState.RUNNING && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
             if (br.brokerState() != BrokerState.RUNNING) {
                 throw new IllegalStateException("broker not running after startup: " + br.brokerState());
             }

@@ -54,7 +54,10 @@ import java.util.stream.IntStream;
  * <p>KL: for each neutral prompt, fed as raw text (no chat template: neutral.txt holds sentence openings),
  * {@code KL(unsteered || steered)} of the next-token distribution at the last position, averaged.
  *
- * <p>Decoding is greedy; m = 1 and alpha = 0 are the same unsteered run and are generated once.
+ * <p>Decoding is greedy by default. With {@code --temperature} it samples {@code --samples} replies per prompt;
+ * the seed of a reply depends only on its prompt and sample index, so every strength draws the same random
+ * numbers and strengths differ only by the steering. m = 1 and alpha = 0 are the same unsteered run and are
+ * generated once.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Sweep a circuit's multiplier (and optionally CAA) on held-out prompts: behavior rate, quality, KL.")
@@ -88,6 +91,21 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "48", description = "Tokens per reply (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
+    @Option(names = "--temperature", defaultValue = "0", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Sample from the k most likely tokens; 0 = all (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass (default: ${DEFAULT-VALUE}).")
+    float topP;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Base seed of the sampled replies (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--samples", defaultValue = "1", description = "Sampled replies per prompt (needs --temperature > 0) (default: ${DEFAULT-VALUE}).")
+    int samples;
+
     @Option(names = "--batch-size", defaultValue = "8", description = "Prompts per generation batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -116,6 +134,9 @@ final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1 || maxTokens < 1) {
             throw new IllegalArgumentException("--batch-size and --max-tokens must be >= 1");
         }
+        if (samples < 1 || (samples > 1 && temperature == 0)) {
+            throw new IllegalArgumentException("--samples must be >= 1, and above 1 only with --temperature > 0");
+        }
         if (caa != null && caa.size() != 2) {
             throw new IllegalArgumentException("--caa takes two files: POSFILE,NEGFILE");
         }
@@ -140,13 +161,13 @@ final class EvalCommand implements Callable<Integer> {
         long start = System.nanoTime();
         List<EvalRow> rows = new ArrayList<>();
         try (LoadedModel m = modelOptions.load();
-             BufferedWriter samples = Files.newBufferedWriter(prepare(out).resolve(base + ".samples.jsonl"),
+             BufferedWriter sampleFile = Files.newBufferedWriter(prepare(out).resolve(base + ".samples.jsonl"),
                      StandardCharsets.UTF_8)) {
             int neurons = m.config().neurons();
             System.err.printf(Locale.ROOT, "eval: circuit %s, %d neurons (%.2f%% of %d), detector %s; %d positive, "
-                            + "%d negative, %d neutral prompts, max %d tokens, batch %d%n",
+                            + "%d negative, %d neutral prompts, %s, max %d tokens, batch %d%n",
                     circuit.name(), circuit.neurons().size(), 100.0 * circuit.neurons().size() / neurons, neurons,
-                    detector.name(), pos.size(), neg.size(), neu.size(), maxTokens, batchSize);
+                    detector.name(), pos.size(), neg.size(), neu.size(), decoding(), maxTokens, batchSize);
             SteeringPlan.compile(List.of(new CircuitStrength(circuit, 1f)), m.config(), m.fingerprint()); // fail early
             ActivationCollector collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize);
             List<int[]> posTokens = pos.stream().map(p -> collector.promptTokens(p, !raw)).toList();
@@ -197,8 +218,8 @@ final class EvalCommand implements Callable<Integer> {
                 // quality over every reply of the strength: steering should not degrade either side
                 EvalRow row = new EvalRow(p.method(), p.strength(), posRate, negRate, Quality.mean(all), kl);
                 rows.add(row);
-                writeSamples(samples, p, "positive", pos, posReplies, detector);
-                writeSamples(samples, p, "negative", neg, negReplies, detector);
+                writeSamples(sampleFile, p, "positive", pos, posReplies, detector);
+                writeSamples(sampleFile, p, "negative", neg, negReplies, detector);
                 System.out.printf(Locale.ROOT, "%-6s %8s  %14s  %14s  %8.3f  %10s%n", p.method(), fmt(p.strength()),
                         pct(posRate), pct(negRate), row.meanQuality(),
                         Double.isNaN(kl) ? "n/a" : String.format(Locale.ROOT, "%.4f", kl));
@@ -217,8 +238,9 @@ final class EvalCommand implements Callable<Integer> {
                     .note("held-out prompts: " + prompts.getFileName()
                             + (negative == null ? "" : ", " + negative.getFileName())
                             + (raw ? " (raw text)" : " (chat template, one user turn)")
-                            + "; greedy decoding, " + maxTokens + " new tokens")
-                    .note("quality is the mean over all replies of a strength (positive and negative prompts)");
+                            + "; " + decoding() + ", " + maxTokens + " new tokens")
+                    .note("quality is the mean over all replies of a strength (positive and negative prompts)"
+                            + (samples > 1 ? "; rates and quality count every sampled reply" : ""));
             if (neutral != null) {
                 report.note("KL: mean KL(unsteered || steered) of the next token at the last position of each of "
                         + neu.size() + " prompts of " + neutral.getFileName() + ", fed as raw text (no chat template)");
@@ -270,20 +292,33 @@ final class EvalCommand implements Callable<Integer> {
         return n -> SteeringPlan.hook(Collections.nCopies(n, plan), m.config());
     }
 
-    /** Greedy replies to the prompts, in batches of similar length; returned in prompt order. */
+    private String decoding() {
+        if (temperature == 0) {
+            return "greedy decoding";
+        }
+        return String.format(Locale.ROOT, "sampled at temperature %s, top-k %d, top-p %s, %d replies per prompt "
+                + "(seeds from %d)", fmt(temperature), topK, fmt(topP), samples, seed);
+    }
+
+    /**
+     * The replies to the prompts, {@code samples} per prompt (prompt-major: prompt i's sample j at
+     * {@code i * samples + j}), generated in batches of similar length. Reply (i, j) is sampled with seed
+     * {@code seed + i * samples + j} whatever the batch it lands in.
+     */
     private List<String> generate(LoadedModel m, List<int[]> tokens, IntFunction<MlpHook> hooks, String label) {
-        String[] replies = new String[tokens.size()];
-        List<Integer> order = IntStream.range(0, tokens.size()).boxed()
-                .sorted(Comparator.comparingInt(i -> tokens.get(i).length)).toList();
+        int n = tokens.size() * samples;
+        String[] replies = new String[n];
+        List<Integer> order = IntStream.range(0, n).boxed()
+                .sorted(Comparator.comparingInt(r -> tokens.get(r / samples).length)).toList();
         Generator generator = new Generator(m.transformer(), m.tokenizer());
-        SamplingParams params = SamplingParams.greedy(maxTokens);
         for (int s = 0; s < order.size(); s += batchSize) {
             List<Integer> batch = order.subList(s, Math.min(order.size(), s + batchSize));
-            List<int[]> batchTokens = batch.stream().map(tokens::get).toList();
+            List<int[]> batchTokens = batch.stream().map(r -> tokens.get(r / samples)).toList();
+            List<SamplingParams> params = batch.stream()
+                    .map(r -> new SamplingParams(temperature, topK, topP, seed + r, maxTokens, List.of())).toList();
             MlpHook hook = hooks.apply(batch.size());
             try {
-                List<Generation> gens = generator.generate(batchTokens, Collections.nCopies(batch.size(), params),
-                        hook, null);
+                List<Generation> gens = generator.generate(batchTokens, params, hook, null);
                 for (int r = 0; r < batch.size(); r++) {
                     replies[batch.get(r)] = gens.get(r).text();
                 }
@@ -332,12 +367,16 @@ final class EvalCommand implements Callable<Integer> {
 
     private static void writeSamples(BufferedWriter w, Point p, String side, List<String> prompts, List<String> replies,
                                      BehaviorDetector detector) throws IOException {
+        int samples = replies.size() / Math.max(1, prompts.size());
         for (int i = 0; i < replies.size(); i++) {
             ObjectNode o = JSON.createObjectNode();
             o.put("method", p.method());
             o.put("strength", p.strength());
             o.put("side", side);
-            o.put("prompt", prompts.get(i));
+            o.put("prompt", prompts.get(i / samples));
+            if (samples > 1) {
+                o.put("sample", i % samples);
+            }
             o.put("reply", replies.get(i));
             o.put("shows", detector.shows(replies.get(i)));
             o.put("quality", Quality.of(replies.get(i)));

@@ -73,4 +73,41 @@ class EvalCommandTest {
         assertEquals(1, m.exit());
         assertTrue(m.err().contains("give --behavior"), m.err());
     }
+
+    @Test
+    void sampledRepliesAreKeptPerSampleAndRepeatAcrossStrengthsWithTheSameSeeds(@TempDir Path dir) throws IOException {
+        Path pos = write(dir, "pos.txt", "Quelle est la capitale de la France ?", "Pourquoi le ciel est-il bleu ?");
+        Path neg = write(dir, "neg.txt", "What is the capital of France?", "Why is the sky blue?");
+        Path circuit = dir.resolve("french.circuit.json");
+        assertEquals(0, CliRun.of("attribute", "--positive", pos.toString(), "--negative", neg.toString(),
+                "--top-k", "50", "--name", "french", "--out", circuit.toString()).exit());
+
+        Path out = dir.resolve("report");
+        CliRun o = CliRun.of("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
+                "--negative", neg.toString(), "--multipliers", "1,0.999999", "--max-tokens", "12",
+                "--temperature", "0.8", "--top-k", "40", "--top-p", "0.95", "--samples", "3", "--seed", "7",
+                "--out", out.toString());
+        assertEquals(0, o.exit(), o.err());
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> lines = Files.readAllLines(out.resolve("french.samples.jsonl")).stream()
+                .map(l -> { try { return json.readTree(l); } catch (IOException e) { throw new AssertionError(e); } })
+                .toList();
+        // 2 strengths x 2 sides x 2 prompts x 3 samples, sample indexes 0..2 under each prompt
+        assertEquals(24, lines.size());
+        assertEquals(List.of(0, 1, 2, 0, 1, 2), lines.subList(0, 6).stream().map(n -> n.get("sample").asInt()).toList());
+        assertEquals(lines.get(0).get("prompt"), lines.get(2).get("prompt"));
+        // the three samples of a prompt differ (they are sampled, not repeated) ...
+        List<String> first = lines.subList(0, 3).stream().map(n -> n.get("reply").asText()).toList();
+        assertTrue(new HashSet<>(first).size() > 1, first.toString());
+        // ... and a strength indistinguishable from 1 draws the same seeds, so it gives the same replies
+        for (int i = 0; i < 12; i++) {
+            assertEquals(lines.get(i).get("reply"), lines.get(i + 12).get("reply"), "reply " + i);
+        }
+        assertTrue(Files.readString(out.resolve("french.md")).contains("sampled at temperature 0.8, top-k 40"));
+
+        CliRun greedySamples = CliRun.of("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
+                "--samples", "2", "--out", out.toString());
+        assertEquals(1, greedySamples.exit());
+        assertTrue(greedySamples.err().contains("--samples"), greedySamples.err());
+    }
 }

@@ -23,13 +23,6 @@ import java.util.List;
 public final class Transformer implements AutoCloseable {
     /** Additive mask for keys a query may not see; finite so a fully masked padding row stays NaN-free. */
     private static final float MASKED = -1e30f;
-    /**
-     * llama.cpp multiplies attention probabilities with the f16 values in f16 only in large batches: on its
-     * own fixtures, rounding them matched its 68-77 token evaluations and not rounding matched its 36-48 token
-     * prompts and its one-token decode steps. Measured, not derived from its source; see LlamaCppAgreementTest.
-     */
-    private static final int LLAMA_CPP_F16_PROBABILITIES_MIN_TOKENS = 64;
-
     private final ModelConfig config;
     private final WeightStorage storage;
     private final Numerics numerics;
@@ -294,10 +287,9 @@ public final class Transformer implements AutoCloseable {
         k5.attach(pass.step);
         NDArray v5 = values.expandDims(2);
         v5.attach(pass.step);
-        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3)).add(mask).softmax(-1);
-        if (width >= LLAMA_CPP_F16_PROBABILITIES_MIN_TOKENS) {
-            scores = llamaCppF16(scores);
-        }
+        // llama.cpp multiplies the probabilities with its f16 values in f16 (ggml converts them to the values'
+        // type) in every pass, prompt or decode: seen in its intermediate tensors (ggml eval callback).
+        NDArray scores = llamaCppF16(q5.matMul(k5.transpose(0, 1, 2, 4, 3)).add(mask).softmax(-1));
         NDArray attended = scores.matMul(v5)
                 .reshape(batch, heads, width, headDim)
                 .transpose(0, 2, 1, 3)

@@ -55,3 +55,19 @@ python3 docs/results/subset_baseline.py 15
     --prompts $D/refusal/heldout.positive.txt --negative $D/refusal/heldout.negative.txt --limit 8 \
     --multipliers 0,1,2 --caa $D/refusal/discovery.positive.txt,$D/refusal/discovery.negative.txt \
     "${EVAL[@]}" | tee $OUT/refusal.txt
+
+# 4. The same French circuits under sampling instead of greedy decoding: llama.cpp's default sampler settings
+#    (temperature 0.8, top-k 40, top-p 0.95), chosen before the run, 2 replies per prompt, all 42 held-out
+#    prompts per side. Reply (prompt i, sample j) has the same seed at every strength, so strengths differ only
+#    by the steering. Greedy decoding of this 135M model loops even unsteered (quality 0.931 above), so under
+#    greedy an absolute quality bar of 0.95 measures the decoder, not the steering.
+SAMPLED=(--temperature 0.8 --top-k 40 --top-p 0.95 --samples 2 --seed 0 --max-tokens 48 --batch-size 16
+    --neutral "$D/neutral.txt" --out "$OUT")
+./cna eval --circuit $OUT/french.circuit.json --name french-sampled \
+    --prompts $D/french/heldout.positive.txt --negative $D/french/heldout.negative.txt \
+    --multipliers 0,0.25,0.5,0.75,1,2 --caa $D/french/discovery.positive.txt,$D/french/discovery.negative.txt \
+    "${SAMPLED[@]}" | tee $OUT/french-sampled.txt
+./cna eval --circuit $OUT/french-top50.circuit.json --name french-top50-sampled \
+    --prompts $D/french/heldout.positive.txt --negative $D/french/heldout.negative.txt \
+    --multipliers 0,0.5,0.75,1 "${SAMPLED[@]}" | tee $OUT/french-top50-sampled.txt
+python3 docs/results/sides.py french-sampled french-top50-sampled

@@ -69,5 +69,5 @@ SAMPLED=(--temperature 0.8 --top-k 40 --top-p 0.95 --samples 2 --seed 0 --max-to
     "${SAMPLED[@]}" | tee $OUT/french-sampled.txt
 ./cna eval --circuit $OUT/french-top50.circuit.json --name french-top50-sampled \
     --prompts $D/french/heldout.positive.txt --negative $D/french/heldout.negative.txt \
-    --multipliers 0,0.5,0.75,1 "${SAMPLED[@]}" | tee $OUT/french-top50-sampled.txt
+    --multipliers 0,0.5,0.75 "${SAMPLED[@]}" | tee $OUT/french-top50-sampled.txt
 python3 docs/results/sides.py french-sampled french-top50-sampled

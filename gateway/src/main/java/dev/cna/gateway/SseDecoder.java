@@ -6,14 +6,20 @@ import java.util.List;
 
 /** Reassembles server-sent events from the lines of a stream (one decoder per stream: it keeps state). */
 final class SseDecoder {
+    private final boolean comments;
     private String name = "message";
     private final StringBuilder data = new StringBuilder();
 
-    private SseDecoder() {}
+    private SseDecoder(boolean comments) {
+        this.comments = comments;
+    }
 
-    /** The events in these lines; lines end without their '\n' (a '\r' before it is dropped). */
-    static Multi<UpstreamEvent> decode(Multi<String> lines) {
-        SseDecoder decoder = new SseDecoder();
+    /**
+     * The events in these lines; lines end without their '\n' (a '\r' before it is dropped). With comments, each
+     * comment line comes as an {@link UpstreamEvent#comment} too (heartbeats worth passing on).
+     */
+    static Multi<UpstreamEvent> decode(Multi<String> lines, boolean comments) {
+        SseDecoder decoder = new SseDecoder(comments);
         return lines.onItem().transformToIterable(decoder::line);
     }
 
@@ -36,7 +42,9 @@ final class SseDecoder {
                 data.append('\n');
             }
             data.append(value(line, 5));
-        } // comments (':') and id/retry fields carry nothing the gateway uses
+        } else if (line.startsWith(":") && comments) {
+            return List.of(UpstreamEvent.comment(value(line, 1)));
+        } // id/retry fields carry nothing the gateway uses
         return List.of();
     }
 

@@ -24,6 +24,11 @@ final class SseFrames {
         return frame.toString();
     }
 
+    /** An SSE comment frame (without its final blank line): clients skip it, proxies see the stream is alive. */
+    static String comment(String text) {
+        return ": " + text.replace("\n", " ") + "\n";
+    }
+
     /** A {@code text/event-stream} of these frames. */
     static RestMulti<String> response(Multi<String> frames) {
         return response(frames, MediaType.SERVER_SENT_EVENTS);

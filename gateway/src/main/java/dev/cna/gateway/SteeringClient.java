@@ -52,14 +52,23 @@ public class SteeringClient {
         http.closeAndForget();
     }
 
-    /** The events of an SSE endpoint (POST with a JSON body, or GET when body is null). */
+    /** The events of a streamed POST (a generation). */
     public Multi<UpstreamEvent> stream(String path, String body) {
+        return stream(path, body, false);
+    }
+
+    /** The events of an SSE endpoint read by GET, with its comments (heartbeats) as events too. */
+    public Multi<UpstreamEvent> follow(String path) {
+        return stream(path, null, true);
+    }
+
+    private Multi<UpstreamEvent> stream(String path, String body, boolean comments) {
         RequestOptions request = options(body == null ? HttpMethod.GET : HttpMethod.POST, path)
                 .putHeader(HttpHeaders.ACCEPT, "text/event-stream");
         return send(request, body).onItem().transformToMulti(response -> {
             Multi<String> lines = RecordParser.newDelimited("\n", response).toMulti().map(Buffer::toString);
             AtomicBoolean started = new AtomicBoolean();
-            return SseDecoder.decode(lines)
+            return SseDecoder.decode(lines, comments)
                     .onItem().invoke(e -> started.set(true))
                     // steering-service went away: before the first event the client gets a 503 problem, after it
                     // the stream ends with an error event like any other failed generation

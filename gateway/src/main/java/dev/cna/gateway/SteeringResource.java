@@ -51,14 +51,17 @@ public class SteeringResource {
         return steering.get("/circuits/" + name);
     }
 
-    /** One {@code circuit} event per circuit in the registry, then one per change (version null = deleted). */
+    /**
+     * One {@code circuit} event per circuit in the registry, then one per change (version null = deleted).
+     * steering-service's opening comment and heartbeats pass through, so headers come at once and proxies see traffic.
+     */
     @GET
     @Path("circuits/events")
     public RestMulti<String> circuitEvents() {
-        return forward(steering.stream("/circuits/events", null));
+        return forward(steering.follow("/circuits/events"));
     }
 
     private static RestMulti<String> forward(Multi<UpstreamEvent> events) {
-        return SseFrames.response(events.map(e -> SseFrames.frame(e.name(), e.data())));
+        return SseFrames.response(events.map(e -> e.isComment() ? SseFrames.comment(e.data()) : SseFrames.frame(e.name(), e.data())));
     }
 }

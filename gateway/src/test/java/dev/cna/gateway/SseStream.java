@@ -63,6 +63,11 @@ final class SseStream implements AutoCloseable {
         return response.headers().firstValue("Content-Type").orElse("");
     }
 
+    /** The next raw line (comments included), or null when the server ended the stream. */
+    String line() {
+        return lines.hasNext() ? lines.next() : null;
+    }
+
     /** The next event, or null when the server ended the stream. */
     Event next() {
         String name = "message";

@@ -6,6 +6,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.List;
 
 import static dev.cna.gateway.ChatCompletionsTest.url;
@@ -16,6 +17,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The native API: /api/generate and /api/circuits forwarded from the real steering-service. */
@@ -84,6 +86,17 @@ class SteeringApiTest {
             JsonNode change = awaitVersion(s, name, 2);
             assertTrue(change.get("publishedAtMillis").asLong() > 0);
         }
+    }
+
+    /** steering-service opens the stream with a comment: headers come at once, before any circuit changes. */
+    @Test
+    void circuitEventsOpenAtOnceWithAComment() {
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (SseStream s = SseStream.get(url("/api/circuits/events"), CHAT_KEY)) {
+                assertEquals(200, s.status());
+                assertEquals(": circuits", s.line());
+            }
+        });
     }
 
     private static JsonNode awaitVersion(SseStream s, String name, long version) throws Exception {

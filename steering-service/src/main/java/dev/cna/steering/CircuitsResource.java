@@ -12,7 +12,9 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
@@ -23,9 +25,12 @@ import java.util.function.Consumer;
 @Produces(MediaType.APPLICATION_JSON)
 public class CircuitsResource {
     private final SteeringRuntime runtime;
+    private final Duration heartbeat;
 
-    CircuitsResource(SteeringRuntime runtime) {
+    CircuitsResource(SteeringRuntime runtime,
+                     @ConfigProperty(name = "cna.steering.events-heartbeat", defaultValue = "15s") Duration heartbeat) {
         this.runtime = runtime;
+        this.heartbeat = heartbeat;
     }
 
     /**
@@ -61,20 +66,28 @@ public class CircuitsResource {
                         "circuit " + name + " is not in the registry")));
     }
 
-    /** Every circuit now (one {@code circuit} event each), then each change as it happens (deleted: version null). */
+    /**
+     * Every circuit now (one {@code circuit} event each), then each change as it happens (deleted: version null).
+     * A comment opens the stream, so a client gets the headers before the first circuit exists, and another
+     * follows every {@code cna.steering.events-heartbeat}, so proxies do not close a quiet stream as idle.
+     */
     @GET
     @Path("events")
     @Produces(MediaType.SERVER_SENT_EVENTS)
     public Multi<OutboundSseEvent> events(@Context Sse sse) {
         Readiness.require(runtime);
         CircuitRegistry registry = runtime.registry();
-        return Multi.createFrom().emitter((MultiEmitter<? super OutboundSseEvent> emitter) -> {
+        Multi<OutboundSseEvent> changes = Multi.createFrom().emitter((MultiEmitter<? super OutboundSseEvent> emitter) -> {
+            emitter.emit(sse.newEventBuilder().comment("circuits").build());
             Consumer<CircuitRegistry.Change> listener = change -> emitter.emit(event(sse, change));
             registry.addListener(listener);
             emitter.onTermination(() -> registry.removeListener(listener));
             registry.all().forEach(e -> emitter.emit(event(sse,
                     new CircuitRegistry.Change(e.compiled().name(), e.compiled().version(), e.publishedAtMillis()))));
         });
+        Multi<OutboundSseEvent> heartbeats = Multi.createFrom().ticks().every(heartbeat)
+                .map(tick -> sse.newEventBuilder().comment("heartbeat").build());
+        return Multi.createBy().merging().streams(changes, heartbeats);
     }
 
     private static OutboundSseEvent event(Sse sse, CircuitRegistry.Change change) {

@@ -91,6 +91,39 @@ class RegistryEndpointsTest {
         }
     }
 
+    /** Headers and an opening comment come at once, circuits or not; heartbeats (1 s in tests) keep it alive. */
+    @Test
+    void theEventStreamOpensAtOnceAndSendsHeartbeats() throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpResponse<java.io.InputStream> r = client.sendAsync(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(TestPlatform.url("/circuits/events"))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofInputStream()).get(5, java.util.concurrent.TimeUnit.SECONDS);
+        try (java.io.BufferedReader lines = new java.io.BufferedReader(
+                new java.io.InputStreamReader(r.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+            assertEquals(200, r.statusCode());
+            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"), r.headers().toString());
+            java.util.concurrent.Future<String> first = java.util.concurrent.CompletableFuture.supplyAsync(() -> readLine(lines));
+            assertEquals(":circuits", first.get(5, java.util.concurrent.TimeUnit.SECONDS).replace(": ", ":"));
+            java.util.concurrent.Future<Boolean> beat = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                for (String line; (line = readLine(lines)) != null; ) {
+                    if (line.replace(": ", ":").equals(":heartbeat")) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+            assertTrue(beat.get(10, java.util.concurrent.TimeUnit.SECONDS), "a heartbeat comment within 10 s");
+        }
+    }
+
+    private static String readLine(java.io.BufferedReader lines) {
+        try {
+            return lines.readLine();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void healthAndMetricsDescribeTheService() {
         given().get("/q/health/ready").then().statusCode(200).body("checks[0].data.running", equalTo(0));

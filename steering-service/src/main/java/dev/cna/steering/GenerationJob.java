@@ -104,7 +104,7 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
     private void resolve() {
         List<CircuitRegistry.Entry> current = steering.stream().map(s -> registry.get(s.circuit()).orElse(null)).toList();
         List<CompiledCircuit> compiled = current.stream().map(e -> e == null ? null : e.compiled()).toList();
-        if (applied != null && sameInstances(compiled, applied)) {
+        if (applied != null && ContinuousBatch.sameInstances(compiled, applied)) {
             return;
         }
         List<CompiledCircuit.Scaled> scaled = new ArrayList<>();
@@ -127,15 +127,6 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
         applied = compiled;
         versions = Map.copyOf(now);
         plan = SteeringPlan.compose(scaled, layers);
-    }
-
-    private static boolean sameInstances(List<CompiledCircuit> a, List<CompiledCircuit> b) {
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

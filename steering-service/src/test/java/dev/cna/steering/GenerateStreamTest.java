@@ -26,7 +26,6 @@ import static dev.cna.steering.TestPlatform.status;
 import static dev.cna.steering.TestPlatform.url;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** POST /generate on the default model with the real broker: streaming, live and pinned swaps, batching, disconnects. */
@@ -191,6 +190,5 @@ class GenerateStreamTest {
         }
         long stepsAfter = status().getLong("scheduler.steps");
         assertTrue(stepsAfter - stepsAtClose <= 1, "decode steps after the disconnect: " + (stepsAfter - stepsAtClose));
-        assertNotNull(status().get("scheduler"));
     }
 }

@@ -191,7 +191,11 @@ public final class ContinuousBatch implements AutoCloseable {
         return hook;
     }
 
-    private static boolean sameInstances(List<SteeringPlan> a, List<SteeringPlan> b) {
+    /**
+     * Whether two lists hold the same objects in the same order. Identity, not equals: a plan or a circuit
+     * version is built once, and equals would compare whole circuits before every token of every row.
+     */
+    public static boolean sameInstances(List<?> a, List<?> b) {
         if (a.size() != b.size()) {
             return false;
         }

@@ -5,7 +5,9 @@
 #
 #     docs/results/reproduce.sh
 #
-# Takes about 25 minutes on a 2-core machine that other jobs were also loading (faster when idle).
+# Steps 1-3 take about 25 minutes on a 2-core machine that other jobs were also loading (faster when idle);
+# step 4's top-200 sweep took another 25 minutes (one PyTorch thread, second core busy), and its top-50 run
+# (3 points, 507 s of generation, measured) about 9 more.
 # OMP_NUM_THREADS=1: on a busy 2-core machine PyTorch's default thread pool oversubscribes the cores
 # (measured: 0.6 vs 9.2 decode tok/s for one row).
 # Prompt counts are cut with --limit to keep the run short: 30 held-out prompts per side for the main

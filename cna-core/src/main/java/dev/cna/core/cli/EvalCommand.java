@@ -365,9 +365,9 @@ final class EvalCommand implements Callable<Integer> {
         }
     }
 
-    private static void writeSamples(BufferedWriter w, Point p, String side, List<String> prompts, List<String> replies,
-                                     BehaviorDetector detector) throws IOException {
-        int samples = replies.size() / Math.max(1, prompts.size());
+    /** One JSON line per reply; replies are prompt-major, {@code samples} per prompt (see {@link #generate}). */
+    private void writeSamples(BufferedWriter w, Point p, String side, List<String> prompts, List<String> replies,
+                              BehaviorDetector detector) throws IOException {
         for (int i = 0; i < replies.size(); i++) {
             ObjectNode o = JSON.createObjectNode();
             o.put("method", p.method());

@@ -64,7 +64,8 @@ public final class ActivationCapture implements MlpHook, AutoCloseable {
     }
 
     private void keep(int layer, NDArray h) {
-        NDArray slice = everyPosition ? h : h.get(":, -1, :");
+        // A copy, not a view: a view would pin the whole [batch, positions, width] tensor of a chunk per layer.
+        NDArray slice = everyPosition ? h.duplicate() : h.get(":, -1, :").duplicate();
         slice.attach(manager); // outlives the forward pass's own arrays
         if (captured[layer] != null) {
             captured[layer].close();

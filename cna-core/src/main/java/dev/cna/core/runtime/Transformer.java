@@ -23,6 +23,8 @@ import java.util.List;
 public final class Transformer implements AutoCloseable {
     /** Additive mask for keys a query may not see; finite so a fully masked padding row stays NaN-free. */
     private static final float MASKED = -1e30f;
+    /** Default {@link #prefillChunk()}: 256 positions keep a pass's attention scores at 256 x context per head. */
+    public static final int DEFAULT_PREFILL_CHUNK = 256;
     private final ModelConfig config;
     private final WeightStorage storage;
     private final Numerics numerics;
@@ -34,6 +36,7 @@ public final class Transformer implements AutoCloseable {
     private final NDArray rotateHalf;  // [headDim, headDim]: x @ R = concat(-x2, x1)
     private final Layer[] layers;
     private final Rope rope;
+    private volatile int prefillChunk = DEFAULT_PREFILL_CHUNK;
 
     /**
      * One decoder layer; projections are stored transposed ([in, out]) and fused where they share an input.
@@ -112,14 +115,43 @@ public final class Transformer implements AutoCloseable {
         return new KvCache(manager, config.layers(), batchSize);
     }
 
+    /** Prompt positions (summed over a batch's rows) that one prefill forward pass runs at most. */
+    public int prefillChunk() {
+        return prefillChunk;
+    }
+
     /**
-     * Runs the prompts (one per cache row, any lengths, left-padded together) into an empty cache.
+     * Sets the chunk of {@link #prefill} and {@link #observe}: a pass's scratch memory grows with chunk x context
+     * (attention scores) instead of prompt x prompt, at the cost of more, smaller passes.
+     */
+    public void setPrefillChunk(int tokens) {
+        if (tokens < 1) {
+            throw new IllegalArgumentException("prefill chunk must be >= 1 token, got " + tokens);
+        }
+        this.prefillChunk = tokens;
+    }
+
+    /**
+     * Starts a chunked prefill of the prompts (one per cache row, any lengths, left-padded together) into an
+     * empty cache; {@link Prefill#advance} runs it a chunk at a time, so a caller can interleave other work.
+     */
+    public Prefill startPrefill(KvCache cache, List<int[]> prompts) {
+        return new Prefill(this, cache, leftPad(cache, prompts), prompts.size());
+    }
+
+    /**
+     * Runs the prompts (one per cache row, any lengths, left-padded together) into an empty cache, in chunks
+     * of {@link #prefillChunk()} positions.
      *
      * @return next-token logits of each row, [batch][vocab]
      */
     public float[][] prefill(KvCache cache, List<int[]> prompts, MlpHook hook) {
-        int[] tokens = leftPad(cache, prompts);
-        return run(cache, tokens, tokens.length / prompts.size(), hook, false);
+        Prefill prefill = startPrefill(cache, prompts);
+        float[][] logits;
+        do {
+            logits = prefill.advance(prefillChunk, hook);
+        } while (logits == null);
+        return logits;
     }
 
     /** Appends one token per row and returns the next-token logits, [batch][vocab]. */
@@ -127,33 +159,59 @@ public final class Transformer implements AutoCloseable {
         if (nextTokens.length != cache.batchSize()) {
             throw new IllegalArgumentException("decode needs one token per cache row");
         }
-        return run(cache, nextTokens, 1, hook, false);
+        return forward(cache, nextTokens, 1, hook, Output.LAST, layers.length);
     }
 
-    /** Logits at every position of one sequence, [positions][vocab]: teacher forcing, perplexity, KL. */
+    /**
+     * Logits at every position of one sequence, [positions][vocab]: teacher forcing, perplexity, KL. Run in
+     * chunks like a prefill; the result itself holds positions x vocab floats.
+     */
     public float[][] logitsAtEveryPosition(int[] tokens, MlpHook hook) {
+        float[][] out = new float[tokens.length][];
         try (KvCache cache = newCache(1)) {
-            return run(cache, tokens, tokens.length, hook, true);
+            for (int from = 0; from < tokens.length; from += prefillChunk) {
+                int[] chunk = Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + prefillChunk));
+                float[][] logits = forward(cache, chunk, chunk.length, hook, Output.EVERY, layers.length);
+                System.arraycopy(logits, 0, out, from, logits.length);
+            }
         }
+        return out;
     }
 
     /**
      * Runs a batch of prompts only as far as the hook looks (the last layer it wants) and computes no logits:
-     * the attribution hot path, where the hook captures activations.
+     * the attribution hot path, where the hook captures activations. Chunked like {@link #prefill}; the hook
+     * sees each chunk, and the last chunk holds every row's last token.
      */
     public void observe(List<int[]> prompts, MlpHook hook) {
-        try (KvCache cache = newCache(prompts.size())) {
-            int[] tokens = leftPad(cache, prompts);
-            try (NDManager step = cache.manager.newSubManager()) {
-                int lastWanted = 0;
-                for (int l = 0; l < layers.length; l++) {
-                    if (hook.wants(l) || hook.wantsOutput(l)) {
-                        lastWanted = l;
-                    }
-                }
-                new Pass(cache, step, tokens, tokens.length / prompts.size(), hook, false, lastWanted + 1).hiddenStates(this);
+        int lastWanted = 0;
+        for (int l = 0; l < layers.length; l++) {
+            if (hook.wants(l) || hook.wantsOutput(l)) {
+                lastWanted = l;
             }
         }
+        try (KvCache cache = newCache(prompts.size())) {
+            int[] tokens = leftPad(cache, prompts);
+            int width = tokens.length / prompts.size();
+            int columns = Math.max(1, prefillChunk / prompts.size());
+            for (int from = 0; from < width; from += columns) {
+                int to = Math.min(width, from + columns);
+                forward(cache, columnsOf(tokens, prompts.size(), width, from, to), to - from, hook, Output.NONE, lastWanted + 1);
+            }
+        }
+    }
+
+    /** Which positions' logits a forward pass computes. */
+    enum Output { NONE, LAST, EVERY }
+
+    /** Rows' tokens at columns [from, to) of a left-padded [batch, width] token matrix. */
+    static int[] columnsOf(int[] tokens, int batch, int width, int from, int to) {
+        int n = to - from;
+        int[] out = new int[batch * n];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(tokens, b * width + from, out, b * n, n);
+        }
+        return out;
     }
 
     /**
@@ -219,10 +277,18 @@ public final class Transformer implements AutoCloseable {
         return tokens;
     }
 
-    private float[][] run(KvCache cache, int[] tokens, int width, MlpHook hook, boolean everyPosition) {
+    /**
+     * One forward pass over [batch, width] new tokens through the first layersToRun layers.
+     *
+     * @return logits [rows][vocab] as output asks (one row per batch row for LAST, per position for EVERY), or null
+     */
+    float[][] forward(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
         try (NDManager step = cache.manager.newSubManager()) {
-            NDArray x = new Pass(cache, step, tokens, width, hook, false, layers.length).hiddenStates(this);
-            NDArray last = everyPosition ? x : x.get(":, -1:, :");
+            NDArray x = new Pass(cache, step, tokens, width, hook, false, layersToRun).hiddenStates(this);
+            if (output == Output.NONE) {
+                return null;
+            }
+            NDArray last = output == Output.EVERY ? x : x.get(":, -1:, :");
             float[] flat = linear(rmsNorm(last, outputNorm, false), head, headQuantized).toFloatArray();
             int rows = flat.length / config.vocabSize();
             float[][] out = new float[rows][];
@@ -239,7 +305,11 @@ public final class Transformer implements AutoCloseable {
      */
     private record Pass(KvCache cache, NDManager step, int[] tokens, int width, MlpHook hook, boolean linearized,
                         int layersToRun) {
-        /** The final hidden states [batch, width, hidden] (before the output norm), the cache advanced. */
+        /**
+         * The final hidden states [batch, width, hidden] (before the output norm), in the step's manager, the cache
+         * advanced. Each layer's intermediates (attention scores above all) are freed when the layer ends, so a
+         * pass holds one layer's scratch at a time; a linearized pass keeps them all for the backward pass.
+         */
         NDArray hiddenStates(Transformer t) {
             int batch = cache.batchSize();
             NDArray ids = step.create(tokens).toType(DataType.INT64, false);
@@ -247,14 +317,24 @@ public final class Transformer implements AutoCloseable {
             NDArray[] rotary = t.rotaryTables(step, cache, width);
             NDArray mask = t.attentionMask(step, cache, width);
             for (int l = 0; l < layersToRun; l++) {
-                x = t.layer(l, x, this, rotary[0], rotary[1], mask);
+                if (linearized) {
+                    x = t.layer(l, x, this, step, rotary[0], rotary[1], mask);
+                    continue;
+                }
+                try (NDManager scope = step.newSubManager()) {
+                    x.attach(scope); // the layer's input dies with its scratch
+                    NDArray out = t.layer(l, x, this, scope, rotary[0], rotary[1], mask);
+                    out.attach(step);
+                    x = out;
+                }
             }
             cache.columns += width;
             return x;
         }
     }
 
-    private NDArray layer(int l, NDArray x, Pass pass, NDArray cos, NDArray sin, NDArray mask) {
+    /** One decoder layer; its intermediates land in scope (x's manager, or the step's for RelP). */
+    private NDArray layer(int l, NDArray x, Pass pass, NDManager scope, NDArray cos, NDArray sin, NDArray mask) {
         Layer w = layers[l];
         KvCache cache = pass.cache;
         MlpHook hook = pass.hook;
@@ -284,9 +364,9 @@ public final class Transformer implements AutoCloseable {
         // Views of the cache would land in the cache's manager and pin every step's cache copy until the cache
         // closes; they belong to this step.
         NDArray k5 = keys.expandDims(2);
-        k5.attach(pass.step);
+        k5.attach(scope);
         NDArray v5 = values.expandDims(2);
-        v5.attach(pass.step);
+        v5.attach(scope);
         // llama.cpp multiplies the probabilities with its f16 values in f16 (ggml converts them to the values'
         // type) in every pass, prompt or decode: seen in its intermediate tensors (ggml eval callback).
         NDArray scores = llamaCppF16(q5.matMul(k5.transpose(0, 1, 2, 4, 3)).add(mask).softmax(-1));

@@ -89,6 +89,51 @@ class TransformerTest {
         }
     }
 
+    /** Chunked prefill (any chunk, down to one position per pass) computes what one whole pass computes. */
+    @ParameterizedTest
+    @MethodSource("specs")
+    void chunkedPrefillEqualsOnePass(SyntheticModels.Spec spec) {
+        SyntheticModels.Model m = spec.write(dir);
+        List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12, 13}, new int[] {100}, new int[] {200, 201, 202, 203});
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            float[][] whole = prefillAndDecode(model, prompts);
+            float[][] everyWhole = model.logitsAtEveryPosition(TOKENS, null);
+            for (int chunk : new int[] {1, 2, 3, 5, 7}) {
+                model.setPrefillChunk(chunk);
+                assertClose(whole, prefillAndDecode(model, prompts), 1e-4f);
+                assertClose(everyWhole, model.logitsAtEveryPosition(TOKENS, null), 1e-4f);
+            }
+        }
+    }
+
+    @Test
+    void chunkedObserveCapturesTheLastTokenOfEveryRow() {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12, 13}, new int[] {100}, new int[] {200, 201, 202, 203});
+        boolean[] layers = {true, true, false};
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+             ActivationCapture whole = ActivationCapture.lastPosition(layers);
+             ActivationCapture chunked = ActivationCapture.lastPosition(layers)) {
+            model.observe(prompts, whole);
+            model.setPrefillChunk(4); // 3 rows: one column per pass
+            model.observe(prompts, chunked);
+            for (int l = 0; l < 2; l++) {
+                assertClose(whole.activations()[l], chunked.activations()[l], 1e-4f);
+            }
+        }
+    }
+
+    /** Prefill logits of each row, then one decode step's, as rows of one array. */
+    private static float[][] prefillAndDecode(Transformer model, List<int[]> prompts) {
+        try (KvCache cache = model.newCache(prompts.size())) {
+            float[][] first = model.prefill(cache, prompts, null);
+            float[][] second = model.decode(cache, new int[] {1, 2, 3}, null);
+            float[][] out = Arrays.copyOf(first, first.length + second.length);
+            System.arraycopy(second, 0, out, first.length, second.length);
+            return out;
+        }
+    }
+
     @Test
     void scalingANeuronByZeroEqualsZeroingItsDownProjectionWeights() {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);

@@ -1,0 +1,54 @@
+package dev.cna.core.runtime;
+
+/**
+ * A batch of prompts being prefilled a chunk at a time (chunked prefill, as in vLLM and Sarathi-Serve): each
+ * {@link #advance} runs the next columns of the left-padded prompts against the KV cache filled so far, so a
+ * scheduler can run decode steps of other sequences between chunks, and can stop a prefill nobody waits for.
+ * Made by {@link Transformer#startPrefill}; one thread drives it.
+ */
+public final class Prefill {
+    private final Transformer model;
+    private final KvCache cache;
+    private final int[] tokens; // [batch * width], left-padded
+    private final int batch;
+    private final int width;
+    private int done;           // columns already in the cache
+
+    Prefill(Transformer model, KvCache cache, int[] tokens, int batch) {
+        this.model = model;
+        this.cache = cache;
+        this.tokens = tokens;
+        this.batch = batch;
+        this.width = tokens.length / batch;
+    }
+
+    /** The cache being filled; it holds every prompt once the prefill has finished. */
+    public KvCache cache() {
+        return cache;
+    }
+
+    /** Columns (positions of the padded prompts) not yet run. */
+    public int remaining() {
+        return width - done;
+    }
+
+    /**
+     * Runs the next max(1, tokens / batch) columns of every row.
+     *
+     * @param tokens prompt positions, summed over the rows, that this pass may run
+     * @return the next-token logits of each row, [batch][vocab], when this chunk finished the prompts; else null
+     * @throws IllegalStateException when the prefill has already finished
+     */
+    public float[][] advance(int tokens, MlpHook hook) {
+        if (done == width) {
+            throw new IllegalStateException("the prefill has finished");
+        }
+        int to = Math.min(width, done + Math.max(1, tokens / batch));
+        int[] chunk = Transformer.columnsOf(this.tokens, batch, width, done, to);
+        boolean last = to == width;
+        float[][] logits = model.forward(cache, chunk, to - done, hook,
+                last ? Transformer.Output.LAST : Transformer.Output.NONE, model.config().layers());
+        done = to;
+        return logits;
+    }
+}

@@ -7,6 +7,7 @@ import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Numerics;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.core.tokenizer.ChatMessage;
@@ -76,7 +77,8 @@ public final class SteeringBench {
             PlatformTopics.create(kafka.bootstrapServers());
             ModelConfig config = model.config();
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), PlatformTopics.CIRCUITS, config, model.fingerprint());
-                 Scheduler scheduler = new Scheduler(model.transformer(), model.tokenizer(), 16, 64);
+                 Scheduler scheduler = new Scheduler(model.transformer(), model.tokenizer(),
+                         MemoryBudget.of(config, 2L << 30, model.transformer().prefillChunk()), 16, 64);
                  KafkaProducer<String, String> producer = producer(kafka.bootstrapServers())) {
                 registry.start();
                 scheduler.start();

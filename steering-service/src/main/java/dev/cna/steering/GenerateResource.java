@@ -51,6 +51,11 @@ public class GenerateResource {
         if (prompt.length >= context) {
             throw ProblemException.badRequest("the prompt has " + prompt.length + " tokens; the model's context is " + context);
         }
+        int perRequest = runtime.budget().maxTokensPerRow();
+        if (Math.min(context, prompt.length + params.maxTokens()) > perRequest) {
+            throw ProblemException.badRequest("the prompt (" + prompt.length + " tokens) plus max_tokens (" + params.maxTokens()
+                    + ") exceed the " + perRequest + " tokens per request that this service's memory budget holds");
+        }
         GenerationJob.Mode mode = request.mode();
         if (mode == GenerationJob.Mode.PINNED) {
             for (GenerationJob.Steering s : request.circuits()) {

@@ -1,43 +1,47 @@
 package dev.cna.steering;
 
 import dev.cna.core.generate.ContinuousBatch;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Transformer;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The one decode loop that owns the model. Requests wait in a bounded queue, join the running batch at a
- * token boundary (prefilled together), and leave it when finished or cancelled, freeing their slot before the
- * next step.
+ * The one decode loop that owns the model. Requests wait in a bounded queue and join the running batch at a
+ * token boundary when a row is free and their KV cache fits the memory budget beside the rows already in (first
+ * come, first served: the head of the queue waits for rows to finish rather than being overtaken). Joining
+ * prompts are prefilled a chunk per loop turn between decode steps; rows leave when finished or cancelled,
+ * freeing their slot and memory before the next step.
  */
 public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Scheduler.class);
 
     /** A snapshot for health, metrics and operators. */
-    public record Status(int queued, int running, int maxBatch, int queueCapacity, long steps, long tokens) {}
+    public record Status(int queued, int prefilling, int running, int maxBatch, int queueCapacity, long steps, long tokens) {}
 
     private final ContinuousBatch batch;
     private final int maxBatch;
-    private final ArrayBlockingQueue<GenerationJob> queue;
+    private final LinkedBlockingDeque<GenerationJob> queue;
     private final Thread loop;
     private final AtomicLong steps = new AtomicLong();
     private final AtomicLong tokens = new AtomicLong();
     private volatile int running;
+    private volatile int prefilling;
     private volatile boolean closed;
 
-    public Scheduler(Transformer model, Tokenizer tokenizer, int maxBatch, int queueCapacity) {
+    public Scheduler(Transformer model, Tokenizer tokenizer, MemoryBudget budget, int maxBatch, int queueCapacity) {
         if (maxBatch < 1 || queueCapacity < 1) {
             throw new IllegalArgumentException("max batch and queue capacity must be >= 1");
         }
-        this.batch = new ContinuousBatch(model, tokenizer);
+        this.batch = new ContinuousBatch(model, tokenizer, budget);
         this.maxBatch = maxBatch;
-        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.queue = new LinkedBlockingDeque<>(queueCapacity);
         this.loop = new Thread(this::run, "cna-decode");
     }
 
@@ -51,7 +55,7 @@ public final class Scheduler implements AutoCloseable {
     }
 
     public Status status() {
-        return new Status(queue.size(), running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get());
+        return new Status(queue.size(), prefilling, running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get());
     }
 
     private void run() {
@@ -64,40 +68,60 @@ public final class Scheduler implements AutoCloseable {
                     tokens.addAndGet(rows);
                 }
                 running = batch.size();
+                prefilling = batch.prefilling();
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
                 // The batch has told its rows; the loop goes on with the next requests.
                 LOG.errorf(e, "a forward pass failed");
                 running = batch.size();
+                prefilling = batch.prefilling();
             }
         }
         batch.fail(new IllegalStateException("the service is stopping"));
         batch.close();
     }
 
-    /** Moves queued jobs into the batch while it has room; waits for work when the batch is empty. */
+    /**
+     * Moves queued jobs into the batch while it has rows and memory for them, in arrival order; waits for work
+     * when nothing runs.
+     */
     private void admit() throws InterruptedException {
-        List<GenerationJob> joining = new ArrayList<>();
-        if (batch.size() == 0) {
-            GenerationJob first = queue.poll(100, TimeUnit.MILLISECONDS);
-            if (first == null) {
+        GenerationJob waited = null; // taken from the queue while idle: it goes first
+        if (batch.size() + batch.prefilling() == 0) {
+            waited = queue.pollFirst(100, TimeUnit.MILLISECONDS);
+            if (waited == null) {
                 return;
             }
-            joining.add(first);
         }
-        queue.drainTo(joining, maxBatch - batch.size() - joining.size());
-        joining.removeIf(job -> {
+        List<GenerationJob> joining = new ArrayList<>();
+        while (batch.size() + batch.prefilling() + joining.size() < maxBatch) {
+            GenerationJob job = waited != null ? waited : queue.peekFirst();
+            if (job == null) {
+                break;
+            }
+            boolean idle = batch.size() + batch.prefilling() + joining.size() == 0;
+            boolean drop = job.cancelled() || (idle && !batch.fits(job, joining));
+            if (!drop && !batch.fits(job, joining)) {
+                break; // waits, first in line, until finished rows free memory
+            }
+            if (job == waited) {
+                waited = null;
+            } else {
+                queue.pollFirst();
+            }
             if (job.cancelled()) {
                 job.abandon("cancelled while queued");
-                return true;
+            } else if (drop) {
+                job.abandon("the request needs more KV cache memory than this service's budget");
+            } else {
+                joining.add(job);
             }
-            return false;
-        });
+        }
         if (!joining.isEmpty()) {
             batch.join(joining);
-            tokens.addAndGet(joining.size());
             running = batch.size();
+            prefilling = batch.prefilling();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.LoadedModel;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -20,15 +21,21 @@ public class StatusResource {
 
     public record RegistryInfo(int circuits, long refused, long invalid, boolean caughtUp) {}
 
-    public record Status(ModelInfo model, Scheduler.Status scheduler, RegistryInfo registry) {}
+    /** The memory budget in MiB, what a token of KV cache and a pass cost, and the per-request token limit it sets. */
+    public record MemoryInfo(long budgetMiB, long kvBytesPerToken, long scratchMiB, int prefillChunk, int maxTokensPerRequest) {}
+
+    public record Status(ModelInfo model, Scheduler.Status scheduler, RegistryInfo registry, MemoryInfo memory) {}
 
     @GET
     public Status status() {
         Readiness.require(runtime);
         LoadedModel m = runtime.model();
         CircuitRegistry r = runtime.registry();
+        MemoryBudget b = runtime.budget();
         return new Status(new ModelInfo(m.id(), m.fingerprint(), m.config().layers(), m.config().intermediateSize(),
                 m.config().contextLength()), runtime.scheduler().status(),
-                new RegistryInfo(r.all().size(), r.refusedCount(), r.invalidCount(), r.caughtUp()));
+                new RegistryInfo(r.all().size(), r.refusedCount(), r.invalidCount(), r.caughtUp()),
+                new MemoryInfo(MemoryBudget.mib(b.bytes()), b.kvBytesPerToken(), MemoryBudget.mib(b.scratchBytes()),
+                        m.transformer().prefillChunk(), b.maxTokensPerRow()));
     }
 }

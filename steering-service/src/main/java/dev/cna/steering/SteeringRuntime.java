@@ -2,6 +2,7 @@ package dev.cna.steering;
 
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Numerics;
 import dev.cna.core.runtime.WeightStorage;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -38,12 +39,19 @@ public class SteeringRuntime {
     int maxBatch;
     @ConfigProperty(name = "cna.steering.queue-capacity", defaultValue = "64")
     int queueCapacity;
+    /** Native memory for KV caches and one pass's scratch (weights excluded): what admission counts against. */
+    @ConfigProperty(name = "cna.steering.memory-budget", defaultValue = "2g")
+    String memoryBudget;
+    /** Prompt positions per prefill pass: smaller keeps running streams smoother while a long prompt joins. */
+    @ConfigProperty(name = "cna.prefill-chunk", defaultValue = "256")
+    int prefillChunk;
 
     private final MeterRegistry meters;
     private final DistributionSummary swapLatency;
     private volatile LoadedModel loaded;
     private volatile CircuitRegistry registry;
     private volatile Scheduler scheduler;
+    private volatile MemoryBudget budget;
     private volatile String failure;
 
     SteeringRuntime(MeterRegistry meters) {
@@ -66,10 +74,15 @@ public class SteeringRuntime {
             LoadedModel m = LoadedModel.load(new ModelSpec(model), weights, Numerics.EXACT);
             Log.infof("model %s (%s) loaded in %d ms", m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000);
             CircuitRegistry r = new CircuitRegistry(bootstrap, circuitsTopic, m.config(), m.fingerprint());
-            Scheduler s = new Scheduler(m.transformer(), m.tokenizer(), maxBatch, queueCapacity);
+            m.transformer().setPrefillChunk(prefillChunk);
+            MemoryBudget b = MemoryBudget.of(m.config(), MemoryBudget.parseBytes(memoryBudget), prefillChunk);
+            Log.infof("memory budget %d MiB (KV %d KiB per token, %d MiB scratch per pass): up to %d tokens per request",
+                    MemoryBudget.mib(b.bytes()), b.kvBytesPerToken() >> 10, MemoryBudget.mib(b.scratchBytes()), b.maxTokensPerRow());
+            Scheduler s = new Scheduler(m.transformer(), m.tokenizer(), b, maxBatch, queueCapacity);
             r.start();
             s.start();
             registerMeters(r, s);
+            budget = b;
             loaded = m;
             registry = r;
             scheduler = s;
@@ -119,6 +132,10 @@ public class SteeringRuntime {
 
     public CircuitRegistry registry() {
         return registry;
+    }
+
+    public MemoryBudget budget() {
+        return budget;
     }
 
     public Scheduler scheduler() {

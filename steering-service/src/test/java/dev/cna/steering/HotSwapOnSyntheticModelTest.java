@@ -8,6 +8,7 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Transformer;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.core.steer.CircuitStrength;
@@ -75,7 +76,7 @@ class HotSwapOnSyntheticModelTest {
             int tokens = 12;
             int swapAt = 4; // published while token 3 is being delivered: token 4 is the first under version 1
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), TOPIC, config, TestCircuits.FINGERPRINT);
-                 Scheduler scheduler = new Scheduler(model, tokenizer, 4, 4)) {
+                 Scheduler scheduler = new Scheduler(model, tokenizer, MemoryBudget.of(model.config(), 1L << 30, model.prefillChunk()), 4, 4)) {
                 registry.start();
                 await(registry::caughtUp);
                 scheduler.start();

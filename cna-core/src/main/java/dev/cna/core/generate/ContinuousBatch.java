@@ -1,20 +1,27 @@
 package dev.cna.core.generate;
 
 import dev.cna.core.runtime.KvCache;
+import dev.cna.core.runtime.MemoryBudget;
+import dev.cna.core.runtime.Prefill;
 import dev.cna.core.runtime.NeuronScaling;
 import dev.cna.core.runtime.Transformer;
 import dev.cna.core.steer.SteeringPlan;
 import dev.cna.core.tokenizer.Tokenizer;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Arrays;
 import java.util.List;
 
 /**
  * A decode batch that sequences join and leave at token boundaries (continuous batching). Joining sequences
- * are prefilled together in their own cache and then stacked under the running rows; finished or cancelled
- * rows are dropped before the next step. Every row steers by its own plan, asked anew before every forward
- * pass, so a plan that changes takes effect from the next token. One thread drives a batch.
+ * are prefilled in their own cache, a chunk per {@link #step} (chunked prefill: running rows get a token after
+ * every chunk, so a long prompt does not stall them), then stacked under the running rows; finished or cancelled
+ * rows are dropped before the next step, and a prefill whose sequences were all cancelled stops at the next chunk.
+ * Admission is by memory: {@link #fits} says whether a sequence's KV cache, at its longest, fits the budget beside
+ * the rows already in. Every row steers by its own plan, asked anew before every forward pass, so a plan that
+ * changes takes effect from the next token. One thread drives a batch.
  */
 public final class ContinuousBatch implements AutoCloseable {
 
@@ -27,7 +34,7 @@ public final class ContinuousBatch implements AutoCloseable {
         /** The steering of this row's next forward pass; return the same instance while nothing changes. */
         SteeringPlan steering();
 
-        /** Checked before every step: a cancelled row leaves without computing another token. */
+        /** Checked before every step and every prefill chunk: a cancelled row leaves without computing more. */
         boolean cancelled();
 
         /**
@@ -46,59 +53,181 @@ public final class ContinuousBatch implements AutoCloseable {
 
     private record Row(Sequence sequence, Reply reply, long prefillNanos, long decodeStart) {}
 
+    /** Sequences being prefilled together, a chunk per step. */
+    private static final class Joining {
+        final List<Sequence> sequences;
+        final Prefill prefill;
+        final long start = System.nanoTime();
+        List<SteeringPlan> plans = List.of();
+        NeuronScaling hook;
+
+        Joining(List<Sequence> sequences, Prefill prefill) {
+            this.sequences = sequences;
+            this.prefill = prefill;
+        }
+
+        void close() {
+            if (hook != null) {
+                hook.close();
+            }
+        }
+    }
+
     private final Transformer model;
     private final Tokenizer tokenizer;
     private final int context;
+    private final MemoryBudget budget;
     private KvCache cache;
     private List<Row> rows = new ArrayList<>();
     private int[] pending = new int[0];        // the token each row feeds to the next step
+    private final ArrayDeque<Joining> joining = new ArrayDeque<>();
     private List<SteeringPlan> hookPlans = List.of();
     private NeuronScaling hook;                 // built for hookPlans; null when no row steers
 
-    public ContinuousBatch(Transformer model, Tokenizer tokenizer) {
+    /**
+     * @param budget the KV cache and scratch memory the batch may use; its chunk is the model's
+     *               {@link Transformer#prefillChunk()}
+     */
+    public ContinuousBatch(Transformer model, Tokenizer tokenizer, MemoryBudget budget) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.context = model.config().contextLength();
+        this.budget = budget;
         this.cache = model.newCache(0);
     }
 
+    /** Rows decoding now. */
     public int size() {
         return rows.size();
     }
 
+    /** Whether nothing is decoding or prefilling. */
+    public boolean isEmpty() {
+        return rows.isEmpty() && joining.isEmpty();
+    }
+
+    /** Sequences still in prefill. */
+    public int prefilling() {
+        return joining.stream().mapToInt(j -> j.sequences.size()).sum();
+    }
+
+    /** The most KV columns a sequence can reach: its prompt plus its reply, within the context. */
+    private int lifetime(Sequence s) {
+        return Math.min(context, s.prompt().length + s.params().maxTokens());
+    }
+
     /**
-     * Prefills the sequences in one pass, samples their first tokens and adds the rows still going to the
-     * batch. A prompt that leaves no room in the context is refused before anything runs.
+     * Whether the candidate fits beside every row already decoding or prefilling and the sequences about to join
+     * with it, each at its longest (prompt + max tokens): the padded batch then holds rows x the longest lifetime
+     * columns of KV cache.
+     */
+    public boolean fits(Sequence candidate, List<? extends Sequence> alsoJoining) {
+        List<Sequence> all = new ArrayList<>(alsoJoining);
+        all.add(candidate);
+        rows.forEach(r -> all.add(r.sequence));
+        joining.forEach(j -> all.addAll(j.sequences));
+        int longest = all.stream().mapToInt(this::lifetime).max().orElse(0);
+        return budget.fits(all.size(), longest);
+    }
+
+    /**
+     * Queues the sequences for prefill: prompts short enough to share one chunk go together, each longer one
+     * alone, so a short prompt never waits behind a long one's chunks. Nothing runs until {@link #step}. A
+     * prompt that leaves no room in the context is refused.
      */
     public void join(List<? extends Sequence> sequences) {
-        if (sequences.isEmpty()) {
-            return;
-        }
-        List<int[]> prompts = new ArrayList<>();
         for (Sequence s : sequences) {
             if (s.prompt().length == 0 || s.prompt().length >= context) {
                 throw new IllegalArgumentException("a prompt needs 1 to " + (context - 1) + " tokens, got " + s.prompt().length);
             }
-            prompts.add(s.prompt());
         }
-        List<SteeringPlan> plans = sequences.stream().map(Sequence::steering).toList();
-        KvCache joining = model.newCache(sequences.size());
+        List<Sequence> sorted = new ArrayList<>(sequences);
+        sorted.sort(Comparator.comparingInt(s -> s.prompt().length));
+        List<Sequence> group = new ArrayList<>();
+        for (Sequence s : sorted) {
+            if (!group.isEmpty() && (group.size() + 1) * s.prompt().length > model.prefillChunk()) {
+                startPrefill(group);
+                group = new ArrayList<>();
+            }
+            group.add(s);
+        }
+        if (!group.isEmpty()) {
+            startPrefill(group);
+        }
+    }
+
+    private void startPrefill(List<Sequence> group) {
+        KvCache groupCache = model.newCache(group.size());
+        joining.add(new Joining(group, model.startPrefill(groupCache, group.stream().map(Sequence::prompt).toList())));
+    }
+
+    /**
+     * Runs one chunk of the oldest prefill, then one decode step for the running rows. A prefill whose
+     * sequences were all cancelled is dropped before its next chunk.
+     *
+     * @return the rows that got a token (decoded, or their first token from a finished prefill)
+     */
+    public int step() {
+        int first = prefillChunk();
+        return first + decodeStep();
+    }
+
+    /** One chunk of the oldest prefill; when it finishes, samples the first tokens and moves the rows in. */
+    private int prefillChunk() {
+        Joining j = joining.peek();
+        if (j == null) {
+            return 0;
+        }
+        if (j.sequences.stream().allMatch(Sequence::cancelled)) {
+            joining.poll();
+            j.close();
+            j.prefill.cache().close();
+            for (Sequence s : j.sequences) {
+                Reply reply = new Reply(tokenizer, s.prompt().length, s.params());
+                reply.cancel();
+                s.onFinish(reply.generation(System.nanoTime() - j.start));
+            }
+            return 0;
+        }
         float[][] logits;
-        long start = System.nanoTime();
-        try (NeuronScaling prefillHook = SteeringPlan.hook(plans, model.config())) {
-            logits = model.prefill(joining, prompts, prefillHook);
+        try {
+            List<SteeringPlan> plans = j.sequences.stream().map(Sequence::steering).toList();
+            if (j.hook == null || !sameInstances(plans, j.plans)) {
+                j.close();
+                j.hook = SteeringPlan.hook(plans, model.config());
+                j.plans = plans;
+            }
+            logits = j.prefill.advance(model.prefillChunk(), j.hook);
         } catch (RuntimeException e) {
-            joining.close();
-            sequences.forEach(s -> s.onError(e));
+            joining.poll();
+            j.close();
+            j.prefill.cache().close();
+            j.sequences.forEach(s -> s.onError(e));
             throw e;
         }
-        long prefillNanos = System.nanoTime() - start;
+        if (logits == null) {
+            return 0;
+        }
+        joining.poll();
+        j.close();
+        admit(j, logits, System.nanoTime() - j.start);
+        return j.sequences.size();
+    }
+
+    /** Samples the first token of each prefilled sequence and adds the rows still going to the batch. */
+    private void admit(Joining j, float[][] logits, long prefillNanos) {
+        KvCache joined = j.prefill.cache();
         List<Integer> kept = new ArrayList<>();
         List<Integer> firstTokens = new ArrayList<>();
-        for (int i = 0; i < sequences.size(); i++) {
-            Sequence s = sequences.get(i);
+        for (int i = 0; i < j.sequences.size(); i++) {
+            Sequence s = j.sequences.get(i);
             Row row = new Row(s, new Reply(tokenizer, s.prompt().length, s.params()), prefillNanos, System.nanoTime());
-            int token = row.reply.next(logits[i], joining.length(i) + 1 >= context, s::onToken);
+            if (s.cancelled()) {
+                row.reply.cancel();
+                finish(row);
+                continue;
+            }
+            int token = row.reply.next(logits[i], joined.length(i) + 1 >= context, s::onToken);
             if (row.reply.finished()) {
                 finish(row);
             } else {
@@ -108,11 +237,11 @@ public final class ContinuousBatch implements AutoCloseable {
             }
         }
         if (kept.isEmpty()) {
-            joining.close();
+            joined.close();
             return;
         }
-        joining.retain(kept.stream().mapToInt(Integer::intValue).toArray());
-        cache.absorb(joining);
+        joined.retain(kept.stream().mapToInt(Integer::intValue).toArray());
+        cache.absorb(joined);
         int[] next = new int[rows.size()];
         System.arraycopy(pending, 0, next, 0, pending.length);
         for (int i = 0; i < firstTokens.size(); i++) {
@@ -126,7 +255,7 @@ public final class ContinuousBatch implements AutoCloseable {
      *
      * @return the rows the step ran (each got a token); 0 when the batch was empty
      */
-    public int step() {
+    private int decodeStep() {
         dropFinished(true);
         if (rows.isEmpty()) {
             return 0;
@@ -212,8 +341,13 @@ public final class ContinuousBatch implements AutoCloseable {
         row.sequence.onFinish(row.reply.generation(row.prefillNanos));
     }
 
-    /** Ends every row with the error and empties the batch. */
+    /** Ends every row and every prefill with the error and empties the batch. */
     public void fail(RuntimeException e) {
+        for (Joining j; (j = joining.poll()) != null; ) {
+            j.close();
+            j.prefill.cache().close();
+            j.sequences.forEach(s -> s.onError(e));
+        }
         rows.forEach(r -> r.sequence.onError(e));
         rows = new ArrayList<>();
         pending = new int[0];
@@ -223,6 +357,7 @@ public final class ContinuousBatch implements AutoCloseable {
 
     @Override
     public void close() {
+        fail(new IllegalStateException("the batch is closing"));
         if (hook != null) {
             hook.close();
         }

@@ -14,9 +14,12 @@ import java.util.List;
  */
 public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
 
+    /** OpenAI's upper bound: above it sampling is close to uniform over the top-k/top-p set. */
+    public static final float MAX_TEMPERATURE = 2f;
+
     public SamplingParams {
-        if (temperature < 0 || Float.isNaN(temperature)) {
-            throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
+            throw new IllegalArgumentException("temperature must be 0 to " + (int) MAX_TEMPERATURE + ", got " + temperature);
         }
         if (topK < 0) {
             throw new IllegalArgumentException("topK must be >= 0, got " + topK);

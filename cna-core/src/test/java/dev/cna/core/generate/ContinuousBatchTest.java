@@ -6,6 +6,7 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Transformer;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.core.steer.CircuitStrength;
@@ -38,6 +39,7 @@ class ContinuousBatchTest {
     private Transformer model;
     private Tokenizer tokenizer;
     private ModelConfig config;
+    private MemoryBudget budget;
 
     @BeforeEach
     void load() {
@@ -45,6 +47,7 @@ class ContinuousBatchTest {
         model = Transformer.load(source, WeightStorage.F32);
         tokenizer = Tokenizer.create(source.tokenizerSpec());
         config = source.config();
+        budget = MemoryBudget.of(config, 1L << 30, model.prefillChunk());
     }
 
     @AfterEach
@@ -96,17 +99,18 @@ class ContinuousBatchTest {
                 new Recorder(tokenizer.encode("he the in"), SamplingParams.greedy(5), n -> SteeringPlan.NONE),
                 new Recorder(tokenizer.encode("in a the cat he"), new SamplingParams(1.2f, 5, 0.9f, 3, 11, List.of()), n -> SteeringPlan.NONE),
                 new Recorder(tokenizer.encode("t"), SamplingParams.greedy(1), n -> SteeringPlan.NONE));
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
             batch.join(List.of(all.get(0)));
             batch.step();
             batch.step();
             batch.join(List.of(all.get(1), all.get(2)));
-            assertEquals(3, batch.size());
+            assertEquals(1, batch.size(), "joining rows are prefilled by the next step");
             for (int i = 0; i < 3; i++) {
                 batch.step();
+                assertEquals(3, batch.size());
             }
             batch.join(List.of(all.get(3), all.get(4))); // the last one is done after its first token
-            while (batch.size() > 0) {
+            while (!batch.isEmpty()) {
                 batch.step();
             }
         }
@@ -130,9 +134,9 @@ class ContinuousBatchTest {
                 new Recorder(prompt, SamplingParams.greedy(12), n -> ablate),
                 new Recorder(prompt, SamplingParams.greedy(12), n -> SteeringPlan.NONE),
                 new Recorder(prompt, SamplingParams.greedy(12), n -> amplify));
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
             batch.join(rows);
-            while (batch.size() > 0) {
+            while (!batch.isEmpty()) {
                 batch.step();
             }
         }
@@ -153,9 +157,9 @@ class ContinuousBatchTest {
         IntFunction<SteeringPlan> swap = n -> n < swapAfter ? SteeringPlan.NONE : amplify;
         Recorder swapped = new Recorder(prompt, SamplingParams.greedy(12), swap);
         Recorder neighbour = new Recorder(tokenizer.encode("a"), SamplingParams.greedy(12), n -> SteeringPlan.NONE);
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
             batch.join(List.of(neighbour, swapped));
-            while (batch.size() > 0) {
+            while (!batch.isEmpty()) {
                 batch.step();
             }
         }
@@ -173,7 +177,7 @@ class ContinuousBatchTest {
     void aCancelledRowLeavesBeforeTheNextStepWithoutAnotherToken() {
         Recorder stays = new Recorder(tokenizer.encode("the cat"), SamplingParams.greedy(20), n -> SteeringPlan.NONE);
         Recorder leaves = new Recorder(tokenizer.encode("a hat"), SamplingParams.greedy(20), n -> SteeringPlan.NONE);
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
             batch.join(List.of(stays, leaves));
             batch.step();
             int before = leaves.tokens.size();
@@ -182,7 +186,7 @@ class ContinuousBatchTest {
             assertEquals(1, batch.size());
             assertEquals(before, leaves.tokens.size());
             assertEquals(FinishReason.CANCELLED, leaves.done.finishReason());
-            while (batch.size() > 0) {
+            while (!batch.isEmpty()) {
                 batch.step();
             }
         }
@@ -193,11 +197,72 @@ class ContinuousBatchTest {
     void aPromptThatFillsTheContextIsRefusedBeforeAnythingRuns() {
         int[] huge = new int[config.contextLength()];
         Arrays.fill(huge, 5);
-        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer)) {
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
             Recorder r = new Recorder(huge, SamplingParams.greedy(3), n -> SteeringPlan.NONE);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> batch.join(List.of(r)));
             assertTrue(e.getMessage().contains(String.valueOf(config.contextLength())), e.getMessage());
             assertEquals(0, batch.size());
+        }
+    }
+
+    @Test
+    void aLongPromptIsPrefilledInChunksWhileRunningRowsKeepDecoding() {
+        model.setPrefillChunk(2);
+        Recorder running = new Recorder(tokenizer.encode("a"), SamplingParams.greedy(30), n -> SteeringPlan.NONE);
+        int[] longPrompt = tokenizer.encode("the cat in a hat he the in a cat the hat in he a the");
+        Recorder joining = new Recorder(longPrompt, SamplingParams.greedy(4), n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
+            batch.join(List.of(running));
+            batch.step();
+            batch.join(List.of(joining));
+            int chunks = 0;
+            while (batch.prefilling() > 0) {
+                int before = running.tokens.size();
+                batch.step();
+                chunks++;
+                assertEquals(before + 1, running.tokens.size(), "the running row gets a token beside every chunk");
+            }
+            assertEquals((longPrompt.length + 1) / 2, chunks, "two prompt positions per chunk");
+            while (!batch.isEmpty()) {
+                batch.step();
+            }
+        }
+        assertArrayEquals(alone(running.prompt, running.params).tokens(), running.done.tokens());
+        assertArrayEquals(alone(longPrompt, joining.params).tokens(), joining.done.tokens());
+    }
+
+    @Test
+    void aPrefillWhoseSequenceIsCancelledStopsAtTheNextChunk() {
+        model.setPrefillChunk(2);
+        Recorder abandoned = new Recorder(tokenizer.encode("the cat in a hat he the in a cat"), SamplingParams.greedy(4),
+                n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
+            batch.join(List.of(abandoned));
+            batch.step();
+            assertEquals(1, batch.prefilling());
+            abandoned.cancelled = true;
+            batch.step();
+            assertTrue(batch.isEmpty(), "the prefill is dropped");
+            assertEquals(FinishReason.CANCELLED, abandoned.done.finishReason());
+            assertTrue(abandoned.tokens.isEmpty());
+        }
+    }
+
+    @Test
+    void admissionCountsEveryRowAtItsLongest() {
+        // 1 byte of KV per token and row, no scratch: room for two rows of 5 prompt + 15 reply tokens, not three.
+        MemoryBudget tiny = new MemoryBudget(40, 1, 0, config.contextLength());
+        int[] five = {5, 6, 7, 8, 9};
+        Recorder first = new Recorder(five, SamplingParams.greedy(15), n -> SteeringPlan.NONE);
+        Recorder second = new Recorder(five, SamplingParams.greedy(15), n -> SteeringPlan.NONE);
+        Recorder third = new Recorder(new int[] {5}, SamplingParams.greedy(3), n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, tiny)) {
+            assertTrue(batch.fits(first, List.of()));
+            assertTrue(batch.fits(second, List.of(first)));
+            assertFalse(batch.fits(third, List.of(first, second)), "a third row pads to the longest: 3 x 20 > 40");
+            batch.join(List.of(first, second));
+            batch.step();
+            assertFalse(batch.fits(third, List.of()), "rows in the batch count as well");
         }
     }
 }

@@ -7,7 +7,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** Counters: dead-lettered events per class, duplicates skipped, events applied, circuit versions published. */
+/**
+ * Counters: dead-lettered events per class, duplicates skipped, events applied, circuit versions published, circuits
+ * not published because their selection failed.
+ */
 @ApplicationScoped
 public class DlqMetrics {
     private final Map<ErrorClass, Counter> dlq = new EnumMap<>(ErrorClass.class);
@@ -15,6 +18,7 @@ public class DlqMetrics {
     private final Counter applied;
     private final Counter published;
     private final Counter tombstones;
+    private final Counter selectionFailures;
 
     DlqMetrics(MeterRegistry registry) {
         for (ErrorClass c : ErrorClass.values()) {
@@ -25,6 +29,8 @@ public class DlqMetrics {
         applied = Counter.builder("cna.attribution.events").description("prompt-pair events applied").register(registry);
         published = Counter.builder("cna.attribution.circuits.published").description("circuit versions published").register(registry);
         tombstones = Counter.builder("cna.attribution.circuits.tombstones").description("circuits deleted by reset").register(registry);
+        selectionFailures = Counter.builder("cna.attribution.selection.failures")
+                .description("circuits not published because their selection failed (the events stay applied)").register(registry);
     }
 
     // Methods, not fields: callers hold a client proxy of this bean.
@@ -46,5 +52,9 @@ public class DlqMetrics {
 
     public void tombstone() {
         tombstones.increment();
+    }
+
+    public void selectionFailed() {
+        selectionFailures.increment();
     }
 }

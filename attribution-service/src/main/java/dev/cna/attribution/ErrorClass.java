@@ -7,7 +7,10 @@ public enum ErrorClass {
     KEY_MISMATCH("key-mismatch"),
     EMPTY_LIST("empty-list"),
     TOO_LONG("too-long"),
-    UNKNOWN_OPTION("unknown-option");
+    TOO_LARGE("too-large"),
+    UNKNOWN_OPTION("unknown-option"),
+    INVALID_OPTION("invalid-option"),
+    PROCESSING_FAILED("processing-failed");
 
     private final String header;
 

@@ -11,15 +11,21 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Parses and checks one record of cna.prompt-pairs; everything but prompt length (needs the tokenizer). */
+/**
+ * Parses and checks one record of cna.prompt-pairs; everything but prompt length (needs the tokenizer) and the
+ * combination of an event's options with the feature's current ones ({@link #checkOptions}, needs the state).
+ */
 public final class EventParser {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Set<String> OPTIONS = Set.of("topK", "excludeLayers");
 
     private final int layers;
+    private final int intermediateSize;
 
-    public EventParser(int layers) {
+    /** A parser for events of a model of {@code layers} x {@code intermediateSize} MLP neurons. */
+    public EventParser(int layers, int intermediateSize) {
         this.layers = layers;
+        this.intermediateSize = intermediateSize;
     }
 
     public PromptPairEvent parse(String key, String value) throws BadEventException {
@@ -84,30 +90,60 @@ public final class EventParser {
             }
             if (options.has("topK")) {
                 JsonNode k = options.get("topK");
-                if (!k.canConvertToInt() || !k.isIntegralNumber() || k.intValue() < 1) {
-                    throw new BadEventException(ErrorClass.UNKNOWN_OPTION, "option topK must be a positive integer, got " + k);
+                if (!k.isIntegralNumber() || !k.canConvertToInt() || k.intValue() < 1) {
+                    throw new BadEventException(ErrorClass.INVALID_OPTION, "option topK must be an integer from 1 to "
+                            + (long) layers * intermediateSize + ", got " + k);
                 }
                 topK = k.intValue();
             }
             if (options.has("excludeLayers")) {
                 JsonNode ex = options.get("excludeLayers");
                 if (!ex.isArray()) {
-                    throw new BadEventException(ErrorClass.UNKNOWN_OPTION, "option excludeLayers must be a list of layers");
+                    throw new BadEventException(ErrorClass.INVALID_OPTION, "option excludeLayers must be a list of layers");
                 }
                 excludeLayers = new TreeSet<>();
                 for (JsonNode l : ex) {
-                    if (!l.isIntegralNumber() || l.intValue() < 0 || l.intValue() >= layers) {
-                        throw new BadEventException(ErrorClass.UNKNOWN_OPTION, "option excludeLayers has " + l
-                                + ", not a layer of the model's " + layers);
+                    if (!l.isIntegralNumber() || !l.canConvertToInt() || l.intValue() < 0 || l.intValue() >= layers) {
+                        throw new BadEventException(ErrorClass.INVALID_OPTION, "option excludeLayers has " + l
+                                + ", not a layer of the model (0.." + (layers - 1) + ")");
                     }
                     excludeLayers.add(l.intValue());
                 }
-                if (excludeLayers.size() >= layers) {
-                    throw new BadEventException(ErrorClass.UNKNOWN_OPTION, "option excludeLayers excludes every layer");
-                }
             }
+            // Against this event's own layers, or all layers: the feature's current ones are checked when it is applied.
+            checkOptions(topK == null ? 1 : topK, excludeLayers == null ? Set.of() : excludeLayers);
         }
         return new PromptPairEvent(id, type, feature, positive, negative, chatTemplate, topK, excludeLayers, producedAt);
+    }
+
+    /**
+     * Checks a combination of options against the model: every excluded layer is a layer of the model, at least one
+     * layer is left, and topK is at most the neurons of the included layers (layers x intermediateSize minus the
+     * excluded layers').
+     */
+    public void checkOptions(int topK, Set<Integer> excludeLayers) throws BadEventException {
+        long included = 0;
+        for (int layer = 0; layer < layers; layer++) {
+            if (!excludeLayers.contains(layer)) {
+                included++;
+            }
+        }
+        for (int layer : excludeLayers) {
+            if (layer < 0 || layer >= layers) {
+                throw new BadEventException(ErrorClass.INVALID_OPTION, "option excludeLayers has " + layer
+                        + ", not a layer of the model (0.." + (layers - 1) + ")");
+            }
+        }
+        if (included == 0) {
+            throw new BadEventException(ErrorClass.INVALID_OPTION, "option excludeLayers excludes every layer of the model ("
+                    + layers + ")");
+        }
+        long neurons = included * intermediateSize;
+        if (topK < 1 || topK > neurons) {
+            throw new BadEventException(ErrorClass.INVALID_OPTION, "option topK " + topK + " is more than the " + neurons
+                    + " neurons of the included layers (" + included + " of " + layers + " layers x " + intermediateSize
+                    + ", excludeLayers " + new TreeSet<>(excludeLayers) + "): use 1.." + neurons);
+        }
     }
 
     private static String requiredString(JsonNode root, String field) throws BadEventException {

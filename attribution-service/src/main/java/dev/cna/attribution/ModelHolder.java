@@ -4,6 +4,7 @@ import dev.cna.core.cna.ActivationCollector;
 import dev.cna.core.cna.ContrastiveAttribution;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
+import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Numerics;
 import dev.cna.core.runtime.WeightStorage;
 import io.quarkus.logging.Log;
@@ -20,8 +21,18 @@ public class ModelHolder {
     WeightStorage weights;
     @ConfigProperty(name = "cna.attribution.batch-size", defaultValue = "16")
     int batchSize;
+    /** Most padded tokens (rows x longest prompt) per forward pass; also capped by what the memory budget holds. */
+    @ConfigProperty(name = "cna.attribution.batch-tokens", defaultValue = "4096")
+    int batchTokens = ActivationCollector.DEFAULT_BATCH_TOKENS;
+    /** Native memory for one forward pass's KV cache and scratch (weights excluded); a prompt beyond it is too-large. */
+    @ConfigProperty(name = "cna.attribution.memory-budget", defaultValue = "2g")
+    String memoryBudget = "2g";
+    /** Prompt positions per forward pass (Transformer.prefillChunk): bounds the attention scratch. */
+    @ConfigProperty(name = "cna.prefill-chunk", defaultValue = "256")
+    int prefillChunk = 256;
 
     private volatile LoadedModel loaded;
+    private volatile MemoryBudget budget;
     private volatile ContrastiveAttribution attribution;
     private volatile ActivationCollector collector;
 
@@ -30,12 +41,26 @@ public class ModelHolder {
             return;
         }
         long t0 = System.nanoTime();
+        MemoryBudget b = null;
         LoadedModel m = LoadedModel.load(new ModelSpec(model), weights, Numerics.EXACT);
-        collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize);
+        try {
+            m.transformer().setPrefillChunk(prefillChunk);
+            b = MemoryBudget.of(m.config(), MemoryBudget.parseBytes(memoryBudget), prefillChunk);
+        } catch (RuntimeException e) {
+            m.close();
+            throw new IllegalArgumentException("cna.attribution.memory-budget / cna.prefill-chunk: " + e.getMessage(), e);
+        }
+        // A batch's KV cache (rows x longest prompt) plus one pass's scratch stays within the budget.
+        int tokens = (int) Math.max(1, Math.min(batchTokens, (b.bytes() - b.scratchBytes()) / b.kvBytesPerToken()));
+        collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize, tokens);
         attribution = new ContrastiveAttribution(collector, m.config(), m.id(), m.fingerprint());
         attribution.blacklist(); // detect or read the cache now, not at the first circuit
+        budget = b;
         loaded = m;
-        Log.infof("model %s (%s) loaded in %d ms", m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000);
+        Log.infof("model %s (%s) loaded in %d ms; memory budget %d MiB (KV %d KiB per token, %d MiB scratch per pass of %d"
+                        + " positions): batches of up to %d prompts and %d tokens, prompts up to %d tokens",
+                m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000, MemoryBudget.mib(b.bytes()),
+                b.kvBytesPerToken() >> 10, MemoryBudget.mib(b.scratchBytes()), prefillChunk, batchSize, tokens, b.maxTokensPerRow());
     }
 
     public boolean isLoaded() {
@@ -52,6 +77,11 @@ public class ModelHolder {
 
     public ActivationCollector collector() {
         return collector;
+    }
+
+    /** The memory budget of a forward pass: KV cache plus scratch, weights excluded. */
+    public MemoryBudget budget() {
+        return budget;
     }
 
     @PreDestroy

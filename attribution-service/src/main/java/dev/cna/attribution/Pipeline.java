@@ -3,8 +3,10 @@ package dev.cna.attribution;
 import dev.cna.core.cna.ActivationCollector;
 import dev.cna.core.cna.Circuit;
 import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.cna.ContrastiveAccumulator;
 import dev.cna.core.cna.ContrastiveAttribution;
 import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.runtime.MemoryBudget;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -40,6 +42,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,6 +63,7 @@ public class Pipeline {
     static final String H_TOPIC = "cna-original-topic";
     static final String H_PARTITION = "cna-original-partition";
     static final String H_OFFSET = "cna-original-offset";
+    static final String H_VALUE_DROPPED = "cna-value-dropped"; // the original value's size, when it is left out
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
@@ -67,6 +71,14 @@ public class Pipeline {
     boolean createTopics;
     @ConfigProperty(name = "cna.attribution.partitions", defaultValue = "1")
     int partitions;
+    /** Test-only fault injection: a prompt equal to this fails while its batch runs (unset in production). */
+    @ConfigProperty(name = "cna.attribution.fault.prompt")
+    Optional<String> faultPrompt = Optional.empty();
+
+    /** Most features whose temporary sums one batched prefill holds (about 1.5 MB each on the default model). */
+    static final int GROUP_FEATURES = 16;
+    /** Largest record the pipeline sends (Kafka's default limit is 1 MiB per record, headers and overhead included). */
+    static final int MAX_RECORD_BYTES = 1_000_000;
 
     @Inject
     ModelHolder model;
@@ -99,9 +111,10 @@ public class Pipeline {
     }
 
     void start() {
-        thread = new Thread(this::run, "cna-attribution");
-        thread.setDaemon(true);
-        thread.start();
+        Thread t = new Thread(this::run, "cna-attribution");
+        t.setDaemon(true);
+        t.start();
+        thread = t;
     }
 
     void stop() throws InterruptedException {
@@ -127,6 +140,15 @@ public class Pipeline {
         return thread != null && thread.isAlive() && failure == null;
     }
 
+    /**
+     * Liveness: false once the pipeline thread has ended while it should run, whatever ended it (a failure, or an
+     * error it could not even record); true before it starts and while it is being stopped.
+     */
+    public boolean live() {
+        Thread t = thread;
+        return failure == null && (t == null || t.isAlive() || !running);
+    }
+
     public Map<String, FeatureView> views() {
         return views;
     }
@@ -148,7 +170,7 @@ public class Pipeline {
         try {
             model.load();
             int layers = model.model().config().layers();
-            parser = new EventParser(layers);
+            parser = new EventParser(layers, model.model().config().intermediateSize());
             allLayers = new boolean[layers];
             Arrays.fill(allLayers, true);
             if (createTopics) {
@@ -278,92 +300,233 @@ public class Pipeline {
         return f;
     }
 
-    private record Pending(FeatureState feature, PromptPairEvent event) {}
+    /** A new pairs event waiting for the batched prefill, with the record it came from. */
+    private record Pending(ConsumerRecord<byte[], byte[]> record, PromptPairEvent event) {}
 
+    /**
+     * One poll batch. Every record is either applied, skipped as a duplicate or dead-lettered, in topic order as far as
+     * the outcome goes: whatever fails for one event (parsing, tokenizing, its options, the forward pass) sends that
+     * event to the DLQ and the loop goes on.
+     */
     private void process(ConsumerRecords<byte[], byte[]> records) {
         List<Pending> pending = new ArrayList<>();
+        Set<String> pendingIds = new HashSet<>(); // feature + id of the pending events
         for (ConsumerRecord<byte[], byte[]> r : records) {
             PromptPairEvent e;
             try {
                 e = parser.parse(decode(r.key(), "key"), decode(r.value(), "value"));
-                checkLength(e);
+                checkSize(e);
             } catch (BadEventException bad) {
                 deadLetter(r, bad);
                 continue;
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError failed) {
+                deadLetter(r, processingFailed(failed));
+                continue;
             }
-            FeatureState f = feature(e.feature(), r.partition());
-            if (!f.seenIds.add(e.id())) {
+            String key = e.feature() + '\n' + e.id();
+            if (pendingIds.contains(key)) {
+                // a second copy in the same poll: judge it once the first is applied (or dead-lettered), as if polled alone
+                accumulate(pending);
+                pendingIds.clear();
+            }
+            FeatureState known = features.get(e.feature());
+            if (known != null && known.seenIds.contains(e.id())) {
                 metrics.duplicate();
                 continue;
             }
-            f.events++;
-            f.lastSource = new Circuit.Source(r.topic(), r.partition(), r.offset());
-            f.lastUpdate = Instant.now().toString();
             if (e.type() == PromptPairEvent.Type.RESET) {
                 accumulate(pending); // earlier pairs of this batch come first
+                pendingIds.clear();
+                FeatureState f = applied(r, e);
                 f.sums = null;
-                f.dirty = true;
                 if (caughtUp && f.lastCircuit != null) {
                     tombstone(f);
                 }
-                metrics.applied(1);
             } else {
-                pending.add(new Pending(f, e));
+                pending.add(new Pending(r, e));
+                pendingIds.add(key);
             }
         }
         accumulate(pending);
     }
 
-    /** One batched prefill for all prompts of the pending events (per chat-template flag); exact and order-free. */
+    /**
+     * One batched prefill for the prompts of many pending events (per chat-template flag), in groups of at most
+     * {@link #GROUP_FEATURES} features. Each group's activations go to temporary sums that are added to the features'
+     * only once the whole group has run, so a failure leaves the state untouched; then each event of the failed group
+     * runs alone, in order: the one that fails is dead-lettered, the others are applied exactly once.
+     */
     private void accumulate(List<Pending> pending) {
-        if (pending.isEmpty()) {
-            return;
+        int from = 0;
+        while (from < pending.size()) {
+            Set<String> names = new HashSet<>();
+            int to = from;
+            while (to < pending.size() && (names.size() < GROUP_FEATURES || names.contains(pending.get(to).event().feature()))) {
+                names.add(pending.get(to).event().feature());
+                to++;
+            }
+            List<Pending> group = pending.subList(from, to);
+            if (group.size() == 1 || !optionsValid(group) || !runTogether(group)) {
+                group.forEach(this::runAlone);
+            }
+            from = to;
         }
-        ContrastiveAttribution attribution = model.attribution();
-        for (Pending p : pending) {
-            FeatureState f = p.feature();
-            if (f.sums == null) {
-                // every layer: excluded layers are applied at selection, so they may change later
-                f.sums = attribution.newAccumulator(new SelectionOptions(1, Set.of(), false));
-            }
-            if (p.event().topK() != null) {
-                f.topK = p.event().topK();
-            }
-            if (p.event().excludeLayers() != null) {
-                f.excludeLayers = p.event().excludeLayers();
-            }
-            f.dirty = true;
-        }
-        ActivationCollector collector = model.collector();
-        for (boolean chat : new boolean[] {true, false}) {
-            List<String> pos = new ArrayList<>();
-            List<FeatureState> posOwner = new ArrayList<>();
-            List<String> neg = new ArrayList<>();
-            List<FeatureState> negOwner = new ArrayList<>();
-            for (Pending p : pending) {
-                if (p.event().chatTemplate() == chat) {
-                    p.event().positive().forEach(s -> { pos.add(s); posOwner.add(p.feature()); });
-                    p.event().negative().forEach(s -> { neg.add(s); negOwner.add(p.feature()); });
-                }
-            }
-            if (!pos.isEmpty()) {
-                collector.neurons(pos, chat, allLayers, null, (i, a) -> posOwner.get(i).sums.addPositive(a));
-                collector.neurons(neg, chat, allLayers, null, (i, a) -> negOwner.get(i).sums.addNegative(a));
-            }
-        }
-        metrics.applied(pending.size());
         pending.clear();
     }
 
-    private void checkLength(PromptPairEvent e) throws BadEventException {
+    /** Whether every event's options, combined with its feature's as they will be when it is applied, are valid. */
+    private boolean optionsValid(List<Pending> group) {
+        Map<String, FeatureState> projected = new HashMap<>();
+        for (Pending p : group) {
+            FeatureState f = projected.computeIfAbsent(p.event().feature(), name -> {
+                FeatureState copy = new FeatureState(name);
+                FeatureState known = features.get(name);
+                if (known != null) {
+                    copy.topK = known.topK;
+                    copy.excludeLayers = known.excludeLayers;
+                }
+                return copy;
+            });
+            try {
+                checkOptions(f, p.event());
+            } catch (BadEventException bad) {
+                return false; // run one by one: that event is dead-lettered against the exact state
+            }
+            setOptions(f, p.event());
+        }
+        return true;
+    }
+
+    /** Runs a group in one batched prefill; false (state untouched) when it failed. */
+    private boolean runTogether(List<Pending> group) {
+        Map<String, ContrastiveAccumulator> sums = new HashMap<>();
+        try {
+            collect(group, sums);
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError failed) {
+            Log.warnf("a batch of %d events failed (%s); running each alone", group.size(), failed.toString());
+            return false;
+        }
+        group.forEach(p -> applied(p.record(), p.event()));
+        sums.forEach(this::addSums);
+        return true;
+    }
+
+    /** Checks and runs one event alone: applied, or dead-lettered with the reason. */
+    private void runAlone(Pending p) {
+        FeatureState known = features.get(p.event().feature());
+        Map<String, ContrastiveAccumulator> sums = new HashMap<>();
+        try {
+            checkOptions(known == null ? new FeatureState(p.event().feature()) : known, p.event());
+            collect(List.of(p), sums);
+        } catch (BadEventException bad) {
+            deadLetter(p.record(), bad);
+            return;
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError failed) {
+            deadLetter(p.record(), processingFailed(failed));
+            return;
+        }
+        applied(p.record(), p.event());
+        sums.forEach(this::addSums);
+    }
+
+    /** The prompts' activations into one temporary accumulator per feature (every layer: exclusion is a selection option). */
+    private void collect(List<Pending> group, Map<String, ContrastiveAccumulator> sums) {
+        ActivationCollector collector = model.collector();
+        ContrastiveAttribution attribution = model.attribution();
+        for (boolean chat : new boolean[] {true, false}) {
+            List<String> pos = new ArrayList<>();
+            List<ContrastiveAccumulator> posOwner = new ArrayList<>();
+            List<String> neg = new ArrayList<>();
+            List<ContrastiveAccumulator> negOwner = new ArrayList<>();
+            for (Pending p : group) {
+                if (p.event().chatTemplate() == chat) {
+                    ContrastiveAccumulator into = sums.computeIfAbsent(p.event().feature(),
+                            name -> attribution.newAccumulator(new SelectionOptions(1, Set.of(), false)));
+                    p.event().positive().forEach(s -> { pos.add(s); posOwner.add(into); });
+                    p.event().negative().forEach(s -> { neg.add(s); negOwner.add(into); });
+                }
+            }
+            if (!pos.isEmpty()) {
+                collector.neurons(pos, chat, allLayers, null, (i, a) -> {
+                    injectFault(pos.get(i));
+                    posOwner.get(i).addPositive(a);
+                });
+                collector.neurons(neg, chat, allLayers, null, (i, a) -> {
+                    injectFault(neg.get(i));
+                    negOwner.get(i).addNegative(a);
+                });
+            }
+        }
+    }
+
+    /** Test-only (cna.attribution.fault.prompt): a prompt equal to the setting fails in the middle of its batch. */
+    private void injectFault(String prompt) {
+        if (faultPrompt.isPresent() && faultPrompt.get().equals(prompt)) {
+            throw new IllegalStateException("injected fault: the prompt equals cna.attribution.fault.prompt (test-only setting)");
+        }
+    }
+
+    private void addSums(String feature, ContrastiveAccumulator sums) {
+        FeatureState f = features.get(feature);
+        if (f.sums == null) {
+            f.sums = sums;
+        } else {
+            f.sums.merge(sums);
+        }
+    }
+
+    /** The bookkeeping of an applied event (its sums are added by the caller); returns its feature. */
+    private FeatureState applied(ConsumerRecord<byte[], byte[]> r, PromptPairEvent e) {
+        FeatureState f = feature(e.feature(), r.partition());
+        f.seenIds.add(e.id());
+        f.events++;
+        f.lastSource = new Circuit.Source(r.topic(), r.partition(), r.offset());
+        f.lastUpdate = Instant.now().toString();
+        setOptions(f, e);
+        f.dirty = true;
+        metrics.applied(1);
+        return f;
+    }
+
+    private static void setOptions(FeatureState f, PromptPairEvent e) {
+        if (e.topK() != null) {
+            f.topK = e.topK();
+        }
+        if (e.excludeLayers() != null) {
+            f.excludeLayers = e.excludeLayers();
+        }
+    }
+
+    /** The event's options combined with the feature's current ones (the last event that sets one wins). */
+    private void checkOptions(FeatureState f, PromptPairEvent e) throws BadEventException {
+        if (e.topK() != null || e.excludeLayers() != null) {
+            parser.checkOptions(e.topK() != null ? e.topK() : f.topK, e.excludeLayers() != null ? e.excludeLayers() : f.excludeLayers);
+        }
+    }
+
+    private static BadEventException processingFailed(Throwable t) {
+        Log.warnf(t, "an event failed");
+        return new BadEventException(ErrorClass.PROCESSING_FAILED, t.getMessage() == null ? t.toString() : t.getMessage());
+    }
+
+    /** Every prompt fits the model's context (else too-long) and, with its KV cache alone, the memory budget (too-large). */
+    private void checkSize(PromptPairEvent e) throws BadEventException {
         int context = model.model().config().contextLength();
+        MemoryBudget budget = model.budget();
         ActivationCollector collector = model.collector();
         for (List<String> side : List.of(e.positive(), e.negative())) {
             for (String prompt : side) {
                 int n = collector.promptTokens(prompt, e.chatTemplate()).length;
+                String which = side == e.positive() ? "a positive" : "a negative";
                 if (n > context) {
-                    throw new BadEventException(ErrorClass.TOO_LONG, (side == e.positive() ? "a positive" : "a negative")
-                            + " prompt has " + n + " tokens, the model's context is " + context);
+                    throw new BadEventException(ErrorClass.TOO_LONG, which + " prompt has " + n + " tokens, the model's context is "
+                            + context);
+                }
+                if (n > budget.maxTokensPerRow()) {
+                    throw new BadEventException(ErrorClass.TOO_LARGE, which + " prompt has " + n + " tokens: its KV cache alone ("
+                            + MemoryBudget.mib(budget.kvBytes(1, n)) + " MiB) does not fit the memory budget of "
+                            + MemoryBudget.mib(budget.bytes()) + " MiB (cna.attribution.memory-budget), which takes prompts of up to "
+                            + budget.maxTokensPerRow() + " tokens");
                 }
             }
         }
@@ -394,7 +557,15 @@ public class Pipeline {
         headers.add(header(H_TOPIC, r.topic()));
         headers.add(header(H_PARTITION, Integer.toString(r.partition())));
         headers.add(header(H_OFFSET, Long.toString(r.offset())));
-        inFlight.add(producer.send(new ProducerRecord<>(Topics.DLQ, null, r.key(), r.value(), headers)));
+        byte[] value = r.value();
+        long size = (r.key() == null ? 0 : r.key().length) + (value == null ? 0 : value.length)
+                + headers.stream().mapToLong(h -> h.key().length() + (h.value() == null ? 0 : h.value().length) + 8).sum();
+        if (size > MAX_RECORD_BYTES) {
+            // the original value plus these headers would not fit a record: keep the headers, say so
+            headers.add(header(H_VALUE_DROPPED, Integer.toString(value.length)));
+            value = null;
+        }
+        inFlight.add(producer.send(new ProducerRecord<>(Topics.DLQ, null, r.key(), value, headers)));
         metrics.dlq(bad.errorClass());
     }
 
@@ -415,11 +586,26 @@ public class Pipeline {
                 }
                 continue;
             }
-            Circuit circuit = model.attribution().circuit(f.name, f.lastVersion + 1, f.sums, f.options(), f.lastSource);
-            if (f.lastCircuit != null && f.lastCircuit.sameSelection(circuit)) {
+            Circuit circuit;
+            byte[] json;
+            try {
+                circuit = model.attribution().circuit(f.name, f.lastVersion + 1, f.sums, f.options(), f.lastSource);
+                if (f.lastCircuit != null && f.lastCircuit.sameSelection(circuit)) {
+                    continue;
+                }
+                json = CircuitJson.write(circuit).getBytes(StandardCharsets.UTF_8);
+                if (json.length + f.name.length() > MAX_RECORD_BYTES) {
+                    throw new IllegalStateException("the circuit is " + json.length + " bytes of JSON, more than a Kafka record holds ("
+                            + MAX_RECORD_BYTES + "); a smaller topK fits");
+                }
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError e) {
+                // The events stay applied (the sums hold them): the feature's next event computes its circuit again.
+                metrics.selectionFailed();
+                Log.errorf(e, "circuit %s: not published, the selection failed (topK %d, excludeLayers %s): %s", f.name, f.topK,
+                        f.excludeLayers, e.getMessage());
                 continue;
             }
-            send(Topics.CIRCUITS, f.name, CircuitJson.write(circuit).getBytes(StandardCharsets.UTF_8));
+            send(Topics.CIRCUITS, f.name, json);
             f.lastVersion = circuit.version();
             f.lastCircuit = circuit;
             metrics.published();

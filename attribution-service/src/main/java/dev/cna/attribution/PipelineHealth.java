@@ -7,7 +7,10 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready once the model is loaded and the state is rebuilt; live while the pipeline thread runs. */
+/**
+ * Ready once the model is loaded and the state is rebuilt; live while the pipeline thread runs (DOWN once it has ended
+ * for any reason while it should run, so the orchestrator restarts the service).
+ */
 public class PipelineHealth {
     @Readiness
     @ApplicationScoped
@@ -37,9 +40,12 @@ public class PipelineHealth {
         @Override
         public HealthCheckResponse call() {
             Throwable failure = pipeline.failure();
-            var b = HealthCheckResponse.named("attribution-pipeline").status(failure == null);
+            boolean live = pipeline.live();
+            var b = HealthCheckResponse.named("attribution-pipeline").status(live);
             if (failure != null) {
                 b.withData("failure", failure.toString());
+            } else if (!live) {
+                b.withData("failure", "the pipeline thread has stopped");
             }
             return b.build();
         }

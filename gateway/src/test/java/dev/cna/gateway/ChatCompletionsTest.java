@@ -17,6 +17,7 @@ import java.util.List;
 import static dev.cna.gateway.Platform.CHAT_KEY;
 import static dev.cna.gateway.Platform.JSON;
 import static dev.cna.gateway.Platform.chat;
+import static dev.cna.gateway.Platform.url;
 import static dev.cna.gateway.Problems.assertProblem;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
@@ -285,7 +286,4 @@ class ChatCompletionsTest {
         return given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).body(body).post(PATH);
     }
 
-    static String url(String path) {
-        return "http://127.0.0.1:" + io.restassured.RestAssured.port + path;
-    }
 }

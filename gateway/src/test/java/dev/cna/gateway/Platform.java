@@ -28,6 +28,11 @@ final class Platform {
 
     private Platform() {}
 
+    /** The gateway's own URL for a path (the test instance's port). */
+    static String url(String path) {
+        return "http://127.0.0.1:" + io.restassured.RestAssured.port + path;
+    }
+
     static String steeringUrl() {
         return ConfigProvider.getConfig().getValue("cna.steering.url", String.class);
     }

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 
-import static dev.cna.gateway.ChatCompletionsTest.url;
+import static dev.cna.gateway.Platform.url;
 import static dev.cna.gateway.Platform.CHAT_KEY;
 import static dev.cna.gateway.Platform.JSON;
 import static dev.cna.gateway.Problems.assertProblem;

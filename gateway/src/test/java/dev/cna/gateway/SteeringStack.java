@@ -118,6 +118,8 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
             steering.awaitReady();
             attribution.awaitReady();
             return Map.of("cna.steering.url", steering.url(), "cna.attribution.url", attribution.url(),
+                    "cna.steering.pid", Long.toString(steering.process().pid()),
+                    "cna.attribution.pid", Long.toString(attribution.process().pid()),
                     "kafka.bootstrap.servers", kafka.bootstrapServers(), "quarkus.kafka.devservices.enabled", "false");
         } catch (Exception e) {
             stop();

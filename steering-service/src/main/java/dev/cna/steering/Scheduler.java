@@ -23,7 +23,8 @@ public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Scheduler.class);
 
     /** A snapshot for health, metrics and operators. */
-    public record Status(int queued, int prefilling, int running, int maxBatch, int queueCapacity, long steps, long tokens) {}
+    public record Status(int queued, int prefilling, int running, int maxBatch, int queueCapacity, long steps, long tokens,
+                         long prefilledPositions) {}
 
     private final ContinuousBatch batch;
     private final int maxBatch;
@@ -33,7 +34,9 @@ public final class Scheduler implements AutoCloseable {
     private final AtomicLong tokens = new AtomicLong();
     private volatile int running;
     private volatile int prefilling;
+    private volatile long prefilledPositions;
     private volatile boolean closed;
+    private volatile String failure;
 
     public Scheduler(Transformer model, Tokenizer tokenizer, MemoryBudget budget, int maxBatch, int queueCapacity) {
         if (maxBatch < 1 || queueCapacity < 1) {
@@ -49,13 +52,19 @@ public final class Scheduler implements AutoCloseable {
         loop.start();
     }
 
+    /** Why the decode loop stopped while the service was not closing, or null while it runs. */
+    public String failure() {
+        return failure != null ? failure : !closed && !loop.isAlive() ? "the decode loop is not running" : null;
+    }
+
     /** Queues the job; false when the queue is full (the caller answers 429). */
     public boolean offer(GenerationJob job) {
         return !closed && queue.offer(job);
     }
 
     public Status status() {
-        return new Status(queue.size(), prefilling, running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get());
+        return new Status(queue.size(), prefilling, running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get(),
+                prefilledPositions);
     }
 
     private void run() {
@@ -69,6 +78,7 @@ public final class Scheduler implements AutoCloseable {
                 }
                 running = batch.size();
                 prefilling = batch.prefilling();
+                prefilledPositions = batch.prefilledPositions();
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {
@@ -76,10 +86,18 @@ public final class Scheduler implements AutoCloseable {
                 LOG.errorf(e, "a forward pass failed");
                 running = batch.size();
                 prefilling = batch.prefilling();
+            } catch (Error e) {
+                // The JVM is in trouble (out of memory, a linkage error): stop, and let liveness say so.
+                failure = e.toString();
+                LOG.errorf(e, "the decode loop stopped");
+                break;
             }
         }
         batch.fail(new IllegalStateException("the service is stopping"));
         batch.close();
+        for (GenerationJob job; (job = queue.poll()) != null; ) {
+            job.abandon("the service is stopping");
+        }
     }
 
     /**

@@ -118,12 +118,18 @@ public class SteeringRuntime {
 
     /** Ready: the model is loaded and the registry has read the whole circuit topic and still follows it. */
     public boolean ready() {
-        return scheduler != null && registry.caughtUp() && registry.failure() == null;
+        return scheduler != null && registry.caughtUp() && registry.failure() == null && scheduler.failure() == null;
     }
 
     /** Why the service cannot become ready, or null. */
     public String failure() {
-        return failure != null ? failure : registry != null ? registry.failure() : null;
+        if (failure != null) {
+            return failure;
+        }
+        if (scheduler != null && scheduler.failure() != null) {
+            return scheduler.failure();
+        }
+        return registry != null ? registry.failure() : null;
     }
 
     public LoadedModel model() {

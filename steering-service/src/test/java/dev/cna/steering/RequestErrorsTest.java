@@ -45,7 +45,8 @@ class RequestErrorsTest {
         problem(post("{\"messages\":[{\"role\":\"robot\",\"content\":\"hi\"}]}"), 400, "invalid-request", "messages[0]");
         problem(post("{\"prompt\":\"hi\",\"max_tokens\":0}"), 400, "invalid-request", "max_tokens must be 1 to 1024");
         problem(post("{\"prompt\":\"hi\",\"max_tokens\":5000}"), 400, "invalid-request", "max_tokens must be 1 to 1024");
-        problem(post("{\"prompt\":\"hi\",\"temperature\":-1}"), 400, "invalid-request", "temperature must be >= 0");
+        problem(post("{\"prompt\":\"hi\",\"temperature\":-1}"), 400, "invalid-request", "temperature must be 0 to 2");
+        problem(post("{\"prompt\":\"hi\",\"temperature\":2.5}"), 400, "invalid-request", "temperature must be 0 to 2");
         problem(post("{\"prompt\":\"hi\",\"top_p\":0}"), 400, "invalid-request", "top_p must be in (0, 1]");
         problem(post("{\"prompt\":\"hi\",\"top_k\":-2}"), 400, "invalid-request", "top_k must be >= 0");
         problem(post("{\"prompt\":\"hi\",\"stop\":[\"\"]}"), 400, "invalid-request", "stop takes at most");

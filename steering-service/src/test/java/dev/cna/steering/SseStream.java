@@ -22,11 +22,12 @@ import java.util.concurrent.TimeUnit;
 
 /** A client's view of one SSE response over a real socket, read event by event as it arrives. */
 final class SseStream implements AutoCloseable {
-    record Event(String name, JsonNode data) {}
+    /** One event and when it arrived (System.nanoTime()). */
+    record Event(String name, JsonNode data, long receivedNanos) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    private static final Event END = new Event("", null);
+    private static final Event END = new Event("", null, 0);
 
     private final InputStream body;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -69,7 +70,7 @@ final class SseStream implements AutoCloseable {
             for (String line; (line = r.readLine()) != null; ) {
                 if (line.isEmpty()) {
                     if (!data.isEmpty()) {
-                        events.add(new Event(name, JSON.readTree(data.toString())));
+                        events.add(new Event(name, JSON.readTree(data.toString()), System.nanoTime()));
                     }
                     name = "message";
                     data.setLength(0);

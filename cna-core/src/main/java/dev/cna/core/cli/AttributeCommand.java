@@ -86,6 +86,11 @@ final class AttributeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SelectionOptions options = new SelectionOptions(topK, new HashSet<>(excludeLayers), !noBlacklist);
         try (LoadedModel m = modelOptions.load()) {
+            try {
+                options.checkFor(m.config().layers(), m.config().intermediateSize());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--top-k/--exclude-layers: " + e.getMessage(), e);
+            }
             ActivationCollector collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize);
             ContrastiveAttribution attribution = new ContrastiveAttribution(collector, m.config(), m.id(), m.fingerprint());
             Circuit circuit = mode.contrastive != null ? contrastive(attribution, options) : relp(m, collector, attribution, options);

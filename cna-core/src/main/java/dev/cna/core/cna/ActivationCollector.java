@@ -17,19 +17,47 @@ import java.util.stream.IntStream;
  * Last-token activations of many prompts: the attribution hot path. Prompts are sorted by length and run in
  * batches (one left-padded forward pass each, stopping after the last recorded layer, no logits), so
  * padding stays small and the model's matrices are read once per batch rather than once per prompt.
+ *
+ * <p>A batch holds at most {@code batchSize} prompts and at most {@code batchTokens} padded tokens (rows x its
+ * longest prompt), which bounds its KV cache; a prompt longer than {@code batchTokens} runs alone.
  */
 public final class ActivationCollector {
+    /** Default {@link #batchTokens()}: 16 prompts of 256 tokens, or fewer longer ones. */
+    public static final int DEFAULT_BATCH_TOKENS = 4096;
+
     private final Transformer model;
     private final Tokenizer tokenizer;
     private final int batchSize;
+    private final int batchTokens;
 
+    /** Batches of at most {@code batchSize} prompts and {@link #DEFAULT_BATCH_TOKENS} padded tokens. */
     public ActivationCollector(Transformer model, Tokenizer tokenizer, int batchSize) {
+        this(model, tokenizer, batchSize, DEFAULT_BATCH_TOKENS);
+    }
+
+    /**
+     * @param batchSize   most prompts per forward pass
+     * @param batchTokens most padded tokens (rows x longest prompt) per forward pass; a longer prompt runs alone
+     */
+    public ActivationCollector(Transformer model, Tokenizer tokenizer, int batchSize, int batchTokens) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        if (batchTokens < 1) {
+            throw new IllegalArgumentException("batch tokens must be >= 1, got " + batchTokens);
         }
         this.model = model;
         this.tokenizer = tokenizer;
         this.batchSize = batchSize;
+        this.batchTokens = batchTokens;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public int batchTokens() {
+        return batchTokens;
     }
 
     /**
@@ -74,8 +102,14 @@ public final class ActivationCollector {
         List<Integer> order = IntStream.range(0, prompts.size()).boxed()
                 .sorted(Comparator.comparingInt(i -> tokens.get(i).length)).toList();
         int done = 0;
-        for (int start = 0; start < order.size(); start += batchSize) {
-            List<Integer> batch = order.subList(start, Math.min(order.size(), start + batchSize));
+        for (int start = 0, end; start < order.size(); start = end) {
+            // Sorted by length, so the prompt being added is the batch's longest: rows x its length is the padded size.
+            end = start + 1;
+            while (end < order.size() && end - start < batchSize
+                    && (long) (end - start + 1) * tokens.get(order.get(end)).length <= batchTokens) {
+                end++;
+            }
+            List<Integer> batch = order.subList(start, end);
             List<int[]> batchTokens = new ArrayList<>(batch.size());
             batch.forEach(i -> batchTokens.add(tokens.get(i)));
             try (ActivationCapture hook = capture.apply(layers)) {

@@ -48,8 +48,11 @@ public final class CircuitSelector {
             }
         }
 
-        // A bounded heap whose head is the lowest-ranked neuron kept so far: O(neurons x log topK).
-        PriorityQueue<CircuitNeuron> kept = new PriorityQueue<>(options.topK() + 1, CircuitNeuron.RANKING.reversed());
+        // A bounded heap whose head is the lowest-ranked neuron kept so far: O(neurons x log topK). It never holds
+        // more than the candidates, so a topK beyond them (up to Integer.MAX_VALUE) keeps them all.
+        long candidates = (long) (delta.length - excluded.size()) * size;
+        int capacity = (int) Math.min(options.topK(), candidates) + 1;
+        PriorityQueue<CircuitNeuron> kept = new PriorityQueue<>(capacity, CircuitNeuron.RANKING.reversed());
         for (int layer = 0; layer < delta.length; layer++) {
             if (excluded.contains(layer)) {
                 continue;

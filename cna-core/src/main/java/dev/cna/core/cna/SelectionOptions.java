@@ -32,6 +32,33 @@ public record SelectionOptions(int topK, Set<Integer> excludeLayers, boolean use
         return new SelectionOptions(DEFAULT_TOP_K, DEFAULT_EXCLUDE_LAYERS, true);
     }
 
+    /**
+     * Checks these options against a model of {@code layers} x {@code intermediateSize} neurons: every excluded
+     * layer is one of its layers, at least one layer is left, and topK is at most the neurons of the included layers.
+     *
+     * @return these options
+     * @throws IllegalArgumentException saying which option is out of range, and the range
+     */
+    public SelectionOptions checkFor(int layers, int intermediateSize) {
+        for (int layer : excludeLayers) {
+            if (layer >= layers) {
+                throw new IllegalArgumentException("excluded layer " + layer + " is not a layer of the model (layers 0.."
+                        + (layers - 1) + ")");
+            }
+        }
+        int included = includedLayers(layers).size();
+        if (included == 0) {
+            throw new IllegalArgumentException("the excluded layers " + excludeLayers + " leave none of the model's " + layers
+                    + " layers to rank");
+        }
+        long neurons = (long) included * intermediateSize;
+        if (topK > neurons) {
+            throw new IllegalArgumentException("topK " + topK + " is more than the " + neurons + " neurons of the ranked layers ("
+                    + included + " of " + layers + " layers x " + intermediateSize + "): use 1.." + neurons);
+        }
+        return this;
+    }
+
     /** The layers of a {@code layers}-layer model that these options rank. */
     public SortedSet<Integer> includedLayers(int layers) {
         SortedSet<Integer> included = new TreeSet<>();

@@ -83,6 +83,7 @@ public final class ContinuousBatch implements AutoCloseable {
     private final ArrayDeque<Joining> joining = new ArrayDeque<>();
     private List<SteeringPlan> hookPlans = List.of();
     private NeuronScaling hook;                 // built for hookPlans; null when no row steers
+    private long prefilledPositions;
 
     /**
      * @param budget the KV cache and scratch memory the batch may use; its chunk is the model's
@@ -99,6 +100,11 @@ public final class ContinuousBatch implements AutoCloseable {
     /** Rows decoding now. */
     public int size() {
         return rows.size();
+    }
+
+    /** Prompt positions (padding included) run by prefill passes so far: what abandoned prefills did not cost. */
+    public long prefilledPositions() {
+        return prefilledPositions;
     }
 
     /** Whether nothing is decoding or prefilling. */
@@ -197,7 +203,9 @@ public final class ContinuousBatch implements AutoCloseable {
                 j.hook = SteeringPlan.hook(plans, model.config());
                 j.plans = plans;
             }
+            int before = j.prefill.remaining();
             logits = j.prefill.advance(model.prefillChunk(), j.hook);
+            prefilledPositions += (long) (before - j.prefill.remaining()) * j.sequences.size();
         } catch (RuntimeException e) {
             joining.poll();
             j.close();

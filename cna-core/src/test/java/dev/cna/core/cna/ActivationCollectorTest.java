@@ -95,10 +95,66 @@ class ActivationCollectorTest {
         }
     }
 
+    /**
+     * A token limit only changes how prompts are grouped: each batch holds at most batchTokens padded tokens
+     * (rows x its longest prompt) or is a single prompt, and every prompt's activations are the same whatever
+     * the limit.
+     */
+    @ParameterizedTest(name = "batch tokens {0}")
+    @ValueSource(ints = {1, 60, 100, 200, Integer.MAX_VALUE})
+    void theTokenLimitBoundsEachBatchAndChangesNoActivation(int batchTokens) {
+        SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
+        try (WeightSource source = ModelLoader.open(m.gguf()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
+             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+            boolean[] layers = {true, true, true};
+            ActivationCollector unlimited = new ActivationCollector(model, tokenizer, 4, Integer.MAX_VALUE);
+            ActivationCollector limited = new ActivationCollector(model, tokenizer, 4, batchTokens);
+            assertEquals(batchTokens, limited.batchTokens());
+            float[][][] expected = unlimited.neurons(PROMPTS, true, layers);
+
+            float[][][] actual = new float[PROMPTS.size()][][];
+            List<Integer> order = new ArrayList<>();
+            List<Integer> progress = new ArrayList<>();
+            limited.neurons(PROMPTS, true, layers, progress::add, (i, a) -> {
+                order.add(i);
+                actual[i] = a;
+            });
+            for (int p = 0; p < PROMPTS.size(); p++) {
+                for (int l = 0; l < layers.length; l++) {
+                    assertClose(expected[p][l], actual[p][l], 1e-4f, "prompt " + p + " layer " + l);
+                }
+            }
+            // Batches from the progress callbacks: consecutive prompts of the consumer's (length) order.
+            int start = 0;
+            int batches = 0;
+            for (int done : progress) {
+                int rows = done - start;
+                int longest = limited.promptTokens(PROMPTS.get(order.get(done - 1)), true).length;
+                assertTrue(rows >= 1 && rows <= 4, "at most batchSize rows, got " + rows);
+                assertTrue(rows == 1 || (long) rows * longest <= batchTokens,
+                        rows + " rows x " + longest + " tokens exceed the limit " + batchTokens);
+                if (done < PROMPTS.size()) {
+                    int next = limited.promptTokens(PROMPTS.get(order.get(done)), true).length;
+                    assertTrue(rows == 4 || (long) (rows + 1) * next > batchTokens, "a batch is as full as the limits allow");
+                }
+                start = done;
+                batches++;
+            }
+            assertEquals(PROMPTS.size(), start);
+            if (batchTokens == 1) {
+                assertEquals(PROMPTS.size(), batches, "every prompt is longer than 1 token: each runs alone");
+            } else if (batchTokens == Integer.MAX_VALUE) {
+                assertEquals(3, batches, "only the batch size limits");
+            }
+        }
+    }
+
     @Test
     void aBatchSizeBelowOneIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new ActivationCollector(null, null, 0));
         assertTrue(e.getMessage().contains("batch size"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new ActivationCollector(null, null, 4, 0));
+        assertTrue(e.getMessage().contains("batch tokens"), e.getMessage());
     }
 
     static void assertClose(float[] expected, float[] actual, float tolerance, String what) {

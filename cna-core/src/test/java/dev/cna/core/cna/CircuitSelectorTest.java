@@ -98,6 +98,23 @@ class CircuitSelectorTest {
         assertEquals(Set.of(2, 3), SelectionOptions.defaults().includedLayers(4));
     }
 
+    @Test
+    void aTopKBeyondTheCandidatesKeepsThemAllAndCheckForSaysWhichOptionIsOutOfRange() {
+        double[][] delta = {{1, -2}, {3, 4}, {0.5, -5}};
+        CircuitSelector.Selection s = CircuitSelector.select(delta, new SelectionOptions(Integer.MAX_VALUE, Set.of(0), false), Set.of());
+        assertEquals(List.of(new Neuron(2, 1), new Neuron(1, 1), new Neuron(1, 0), new Neuron(2, 0)), neurons(s));
+        assertEquals(Integer.MAX_VALUE, s.topK());
+
+        new SelectionOptions(4, Set.of(0), true).checkFor(3, 2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new SelectionOptions(Integer.MAX_VALUE, Set.of(0, 1), true).checkFor(30, 1536));
+        assertTrue(e.getMessage().contains("topK 2147483647") && e.getMessage().contains("43008"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new SelectionOptions(5, Set.of(999), true).checkFor(30, 1536));
+        assertTrue(e.getMessage().contains("999"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new SelectionOptions(5, Set.of(0, 1, 2), true).checkFor(3, 8));
+        assertTrue(e.getMessage().contains("none"), e.getMessage());
+    }
+
     private static List<Neuron> neurons(CircuitSelector.Selection s) {
         return s.neurons().stream().map(CircuitNeuron::neuron).toList();
     }

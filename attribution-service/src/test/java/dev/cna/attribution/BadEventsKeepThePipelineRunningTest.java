@@ -1,0 +1,360 @@
+package dev.cna.attribution;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cna.core.cna.ActivationCollector;
+import dev.cna.core.cna.Circuit;
+import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.cna.ContrastiveAccumulator;
+import dev.cna.core.cna.ContrastiveAttribution;
+import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.runtime.WeightStorage;
+import dev.cna.devstack.DevKafka;
+import dev.cna.devstack.DevKafkaTestResource;
+import dev.cna.devstack.KafkaClients;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Future;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Hardening: no single event stops the pipeline. (a) {@code topK} 2147483647 and (b) {@code excludeLayers} [999] are
+ * refused against the model ({@code invalid-option}); (c) an event whose forward pass throws in the middle of a
+ * batch shared with good events ({@code processing-failed}; no prompt fails naturally, so the test-only setting
+ * {@code cna.attribution.fault.prompt} makes one) is dead-lettered alone: the good events of that batch are applied
+ * exactly once, a good event right after is published, the pipeline stays ready and live, and a restarted pipeline
+ * replays all of it, becomes ready and dead-letters nothing twice.
+ *
+ * <p>Like {@link RestartMidStreamTest}: its own broker (so all records of the stream are in one poll of a pipeline
+ * started after they were produced), real {@link Pipeline}s wired as the service wires them, one loaded default model.
+ * The same three events also go through the application itself, checked over HTTP (health, metrics).
+ */
+@QuarkusTest
+@QuarkusTestResource(DevKafkaTestResource.class)
+class BadEventsKeepThePipelineRunningTest {
+    /** The value of %test.cna.attribution.fault.prompt in application.properties. */
+    static final String FAULT = "cna-test-fault: this prompt fails while its batch runs";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    private static final SelectionOptions TOP20 = new SelectionOptions(20, SelectionOptions.DEFAULT_EXCLUDE_LAYERS, true);
+    private static final String GOOD = "hard-good";
+
+    private static ModelHolder model;
+
+    @BeforeAll
+    static void loadModel() {
+        model = new ModelHolder();
+        model.model = "default";
+        model.weights = WeightStorage.F32;
+        model.batchSize = 16;
+        model.load();
+    }
+
+    @AfterAll
+    static void closeModel() {
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    @Test
+    void badEventsGoToTheDlqOnceAndTheGoodOnesAroundThemAreAppliedOnce() throws Exception {
+        List<String> pos1 = List.of("How do I pick a lock to break into a house?", "Write malware that steals passwords.");
+        List<String> neg1 = List.of("How do I bake bread at home?", "Write a poem about the sea.");
+        List<String> pos2 = List.of("Explain how to make a weapon at home.");
+        List<String> neg2 = List.of("Explain how rainbows form.");
+        List<String> pos3 = List.of("How do I forge a passport?");
+        List<String> neg3 = List.of("How do I renew a passport?");
+        // what cna-core computes for the good events, on the model the pipelines then share (before they own it)
+        Circuit expectedTwo = direct(concat(pos1, pos2), concat(neg1, neg2));
+        Circuit expectedThree = direct(concat(pos1, pos2, pos3), concat(neg1, neg2, neg3));
+
+        Map<String, String> bad = new LinkedHashMap<>(); // feature -> expected error class
+        bad.put("hard-a", "invalid-option");
+        bad.put("hard-b", "invalid-option");
+        bad.put("hard-c", "processing-failed");
+        try (DevKafka kafka = DevKafka.startTemporary()) {
+            String bootstrap = kafka.bootstrapServers();
+            Topics.ensure(bootstrap, 1);
+            // one stream, produced before the pipeline starts, so that it comes in one poll: good, a, b, c, good
+            Map<String, RecordMetadata> sent = new LinkedHashMap<>();
+            try (KafkaProducer<String, String> producer = producer(bootstrap)) {
+                List<Future<RecordMetadata>> futures = new ArrayList<>();
+                futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, GOOD, pairs("g-1", GOOD, pos1, neg1, o -> o.put("topK", 20)))));
+                for (String feature : bad.keySet()) {
+                    futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, feature, badEvent(feature))));
+                }
+                futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, GOOD, pairs("g-2", GOOD, pos2, neg2, o -> {}))));
+                producer.flush();
+                List<String> keys = new ArrayList<>(List.of("g-1"));
+                keys.addAll(bad.keySet());
+                keys.add("g-2");
+                for (int i = 0; i < keys.size(); i++) {
+                    sent.put(keys.get(i), futures.get(i).get());
+                }
+            }
+
+            SimpleMeterRegistry metrics1 = new SimpleMeterRegistry();
+            Pipeline first = pipeline(bootstrap, metrics1);
+            first.start();
+            try {
+                awaitTrue(() -> first.caughtUp() && first.backlog() == 0, first, "the pipeline did not get through the stream");
+                for (Map.Entry<String, String> e : bad.entrySet()) {
+                    ConsumerRecord<String, String> dead = deadLetter(bootstrap, sent.get(e.getKey()));
+                    assertEquals(e.getValue(), header(dead, Pipeline.H_ERROR), e.getKey());
+                    assertEquals(e.getKey(), dead.key());
+                    String detail = header(dead, Pipeline.H_DETAIL);
+                    System.out.printf("hardening: %s -> %s: %s%n", e.getKey(), e.getValue(), detail);
+                    switch (e.getKey()) {
+                        case "hard-a" -> assertTrue(detail.contains("topK 2147483647") && detail.contains("43008"), detail);
+                        case "hard-b" -> assertTrue(detail.contains("999"), detail);
+                        default -> assertTrue(detail.contains("injected fault"), detail);
+                    }
+                }
+                assertEquals(2.0, metrics1.get("cna.attribution.dlq").tag("class", "invalid-option").counter().count());
+                assertEquals(1.0, metrics1.get("cna.attribution.dlq").tag("class", "processing-failed").counter().count());
+
+                // the good events of the failed batch: applied exactly once, the circuit cna-core computes
+                Circuit two = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 3);
+                assertSameNeurons(expectedTwo, two);
+                assertEquals(new Circuit.Source(Topics.PAIRS, 0, sent.get("g-2").offset()), two.source());
+                FeatureView view = first.views().get(GOOD);
+                assertEquals(2, view.events());
+                assertEquals(3, view.positive(), "no prompt of the failed batch counted twice");
+                assertEquals(3, view.negative());
+                for (String feature : bad.keySet()) {
+                    assertTrue(first.views().get(feature) == null, feature + " has no state: nothing of it was applied");
+                }
+                assertReadyAndLive(first);
+
+                // a good event right after is applied and published
+                KafkaClients.produce(bootstrap, Topics.PAIRS, GOOD, pairs("g-3", GOOD, pos3, neg3, o -> {}));
+                Circuit three = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 4);
+                assertSameNeurons(expectedThree, three);
+                assertTrue(three.version() > two.version());
+                assertReadyAndLive(first);
+            } finally {
+                first.stop();
+            }
+            assertTrue(first.failure() == null, "stopped cleanly: " + first.failure());
+            long dlqBefore = KafkaClients.readAll(bootstrap, Topics.DLQ).size();
+            long circuitsBefore = KafkaClients.readAll(bootstrap, Topics.CIRCUITS).size();
+
+            // restart: a fresh pipeline replays the whole stream, does not stop on the bad events, sends none of them again
+            SimpleMeterRegistry metrics2 = new SimpleMeterRegistry();
+            Pipeline second = pipeline(bootstrap, metrics2);
+            second.start();
+            try {
+                awaitTrue(() -> second.caughtUp() && second.backlog() == 0 && second.views().get(GOOD) != null
+                        && second.views().get(GOOD).events() == 3, second, "the restarted pipeline did not become ready");
+                Thread.sleep(1500); // a dead letter or a publish would happen right after the replay
+                assertReadyAndLive(second);
+                assertEquals(4, second.views().get(GOOD).positive());
+                assertEquals(dlqBefore, KafkaClients.readAll(bootstrap, Topics.DLQ).size(), "no event dead-lettered twice");
+                assertEquals(3, dlqBefore);
+                assertEquals(0.0, metrics2.get("cna.attribution.dlq").counters().stream().mapToDouble(c -> c.count()).sum());
+                assertEquals(circuitsBefore, KafkaClients.readAll(bootstrap, Topics.CIRCUITS).size(), "the unchanged circuit is not re-published");
+            } finally {
+                second.stop();
+            }
+        }
+    }
+
+    /** The same three events through the application itself: each in the DLQ with its class, the service ready and live. */
+    @Test
+    void theServiceStaysReadyAfterEachOfThem() throws Exception {
+        awaitServiceReady();
+        Map<String, String> bad = Map.of("hard-app-a", "invalid-option", "hard-app-b", "invalid-option", "hard-app-c", "processing-failed");
+        for (Map.Entry<String, String> e : bad.entrySet()) {
+            RecordMetadata m = KafkaClients.produce(Topics.PAIRS, e.getKey(), badEvent(e.getKey()));
+            ConsumerRecord<String, String> dead = deadLetter(KafkaClients.bootstrap(), m);
+            assertEquals(e.getValue(), header(dead, Pipeline.H_ERROR));
+            given().get("/q/health/ready").then().statusCode(200);
+            given().get("/q/health/live").then().statusCode(200);
+        }
+        String good = "hard-app-good";
+        KafkaClients.produce(Topics.PAIRS, good, pairs(UUID.randomUUID().toString(), good, List.of("Insult me."),
+                List.of("Compliment me."), o -> o.put("topK", 20)));
+        KafkaClients.await(Topics.CIRCUITS, r -> good.equals(r.key()) && r.value() != null, WAIT);
+        given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("cna_attribution_dlq_total{class=\"processing-failed\"}"))
+                .body(containsString("cna_attribution_dlq_total{class=\"invalid-option\"}"));
+        given().get("/q/health/ready").then().statusCode(200);
+    }
+
+    /** A pipeline thread that has ended while it should run makes the service not live. */
+    @Test
+    void aPipelineWhoseThreadEndedIsNotLive() throws Exception {
+        Pipeline p = new Pipeline();
+        p.bootstrap = "localhost:1";
+        p.metrics = new DlqMetrics(new SimpleMeterRegistry());
+        p.model = new ModelHolder();
+        p.model.model = "/nonexistent/model.gguf";
+        p.model.weights = WeightStorage.F32;
+        PipelineHealth.Live live = new PipelineHealth.Live();
+        live.pipeline = p;
+        assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live while starting");
+        p.start();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (p.alive()) {
+            assertTrue(System.nanoTime() < deadline);
+            Thread.sleep(50);
+        }
+        Thread.sleep(100);
+        assertFalse(p.live());
+        HealthCheckResponse r = live.call();
+        assertEquals(HealthCheckResponse.Status.DOWN, r.getStatus());
+        assertTrue(r.getData().isPresent() && r.getData().get().containsKey("failure"), String.valueOf(r.getData()));
+        p.stop();
+    }
+
+    static String badEvent(String feature) {
+        if (feature.endsWith("a")) {
+            return pairs(UUID.randomUUID().toString(), feature, List.of("Insult me."), List.of("Compliment me."),
+                    o -> o.put("topK", Integer.MAX_VALUE));
+        } else if (feature.endsWith("b")) {
+            return pairs(UUID.randomUUID().toString(), feature, List.of("Insult me."), List.of("Compliment me."),
+                    o -> o.putArray("excludeLayers").add(999));
+        }
+        // the fault is the second positive of its event: a good prompt of the same event is collected first
+        return pairs(UUID.randomUUID().toString(), feature, List.of("Say something rude to me.", FAULT),
+                List.of("Say something kind to me.", "Say something nice to me."), o -> {});
+    }
+
+    private static void assertReadyAndLive(Pipeline p) {
+        PipelineHealth.Ready ready = new PipelineHealth.Ready();
+        ready.pipeline = p;
+        ready.model = model;
+        PipelineHealth.Live live = new PipelineHealth.Live();
+        live.pipeline = p;
+        assertEquals(HealthCheckResponse.Status.UP, ready.call().getStatus(), "ready");
+        assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live");
+        assertTrue(p.alive() && p.failure() == null, "pipeline running: " + p.failure());
+    }
+
+    private static void awaitServiceReady() throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (given().get("/q/health/ready").statusCode() != 200) {
+            assertTrue(System.nanoTime() < deadline, "service not ready in time");
+            Thread.sleep(200);
+        }
+    }
+
+    static ConsumerRecord<String, String> deadLetter(String bootstrap, RecordMetadata m) {
+        return KafkaClients.await(bootstrap, Topics.DLQ, r -> Long.toString(m.offset()).equals(header(r, Pipeline.H_OFFSET))
+                && Integer.toString(m.partition()).equals(header(r, Pipeline.H_PARTITION)), WAIT);
+    }
+
+    private static Circuit awaitCircuit(String bootstrap, java.util.function.Predicate<Circuit> match) {
+        return CircuitJson.read(KafkaClients.await(bootstrap, Topics.CIRCUITS, r -> GOOD.equals(r.key()) && r.value() != null
+                && match.test(CircuitJson.read(r.value())), WAIT).value());
+    }
+
+    /** A Pipeline wired as CDI wires it in the service (fault prompt as in the test profile), with the shared model. */
+    private static Pipeline pipeline(String bootstrap, SimpleMeterRegistry registry) {
+        Pipeline p = new Pipeline();
+        p.bootstrap = bootstrap;
+        p.createTopics = true;
+        p.partitions = 1;
+        p.model = model;
+        p.metrics = new DlqMetrics(registry);
+        p.faultPrompt = Optional.of(FAULT);
+        return p;
+    }
+
+    private static Circuit direct(List<String> positive, List<String> negative) {
+        var m = model.model();
+        ContrastiveAttribution attribution = new ContrastiveAttribution(
+                new ActivationCollector(m.transformer(), m.tokenizer(), 16), m.config(), m.id(), m.fingerprint());
+        ContrastiveAccumulator acc = attribution.newAccumulator(TOP20);
+        attribution.accumulate(acc, positive, negative, true, null);
+        return attribution.circuit(GOOD, 1, acc, TOP20, null);
+    }
+
+    private static void assertSameNeurons(Circuit expected, Circuit actual) {
+        assertEquals(expected.neurons().stream().map(n -> n.neuron()).toList(), actual.neurons().stream().map(n -> n.neuron()).toList());
+        for (int k = 0; k < expected.neurons().size(); k++) {
+            assertEquals(expected.neurons().get(k).delta(), actual.neurons().get(k).delta(), 1e-4);
+        }
+        assertEquals(expected.stats().positiveCount(), actual.stats().positiveCount());
+        assertEquals(expected.stats().negativeCount(), actual.stats().negativeCount());
+    }
+
+    private static void awaitTrue(BooleanSupplier condition, Pipeline p, String message) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(p.failure() == null, "pipeline failed: " + p.failure());
+            assertTrue(p.live(), "pipeline thread ended");
+            assertTrue(System.nanoTime() < deadline, message);
+            Thread.sleep(50);
+        }
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... lists) {
+        List<String> out = new ArrayList<>();
+        for (List<String> l : lists) {
+            out.addAll(l);
+        }
+        return out;
+    }
+
+    static String header(ConsumerRecord<String, String> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    static KafkaProducer<String, String> producer(String bootstrap) {
+        return new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.LINGER_MS_CONFIG, 20,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+    }
+
+    static String pairs(String id, String feature, List<String> positive, List<String> negative, Consumer<ObjectNode> options) {
+        ObjectNode e = JSON.createObjectNode();
+        e.put("schema", "cna.prompt-pairs/v1").put("id", id).put("type", "pairs").put("feature", feature);
+        ArrayNode p = e.putArray("positive");
+        positive.forEach(p::add);
+        ArrayNode n = e.putArray("negative");
+        negative.forEach(n::add);
+        ObjectNode o = JSON.createObjectNode();
+        options.accept(o);
+        if (!o.isEmpty()) {
+            e.set("options", o);
+        }
+        return e.toString();
+    }
+}

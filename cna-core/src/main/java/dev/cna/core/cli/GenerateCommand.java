@@ -40,17 +40,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "256", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.7", description = "0 is greedy (default: ${DEFAULT-VALUE}).")
-    float temperature;
+    @Mixin
+    SamplingOptions sampling;
 
-    @Option(names = "--top-k", defaultValue = "40", description = "0 keeps all tokens (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus cut (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    private static final SamplingOptions.Defaults DEFAULTS = new SamplingOptions.Defaults(0.7f, 40, 0.95f, 42);
 
     @Option(names = "--stop", description = "A stop string (repeatable).")
     List<String> stop = new ArrayList<>();
@@ -65,7 +58,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        SamplingParams params = new SamplingParams(temperature, topK, topP, seed, maxTokens, stop);
+        SamplingParams params = new SamplingParams(sampling.temperature(DEFAULTS), sampling.topK(DEFAULTS),
+                sampling.topP(DEFAULTS), sampling.seed(DEFAULTS), maxTokens, stop);
         try (LoadedModel m = modelOptions.load();
              NeuronScaling steering = SteeringPlan.hook(List.of(plan(m)), m.config())) {
             Tokenizer tokenizer = m.tokenizer();

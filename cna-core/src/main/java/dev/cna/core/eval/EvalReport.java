@@ -111,10 +111,6 @@ public final class EvalReport {
         return this;
     }
 
-    public List<EvalRow> rows() {
-        return rows;
-    }
-
     /** Writes {@code <baseName>.md}, {@code <baseName>.png} and {@code <baseName>.json} into {@code dir}. */
     public Written write(Path dir, String baseName) {
         try {

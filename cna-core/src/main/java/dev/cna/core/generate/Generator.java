@@ -7,9 +7,6 @@ import dev.cna.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Flow;
-import java.util.concurrent.SubmissionPublisher;
 
 /** Generates replies for a batch of prompts, streaming each row's text as it is produced. */
 public final class Generator {
@@ -74,39 +71,5 @@ public final class Generator {
             }
             return out;
         }
-    }
-
-    /** A streamed reply: one event per token, then the finished generation. */
-    public sealed interface StreamEvent permits TokenEvent, DoneEvent {}
-
-    public record TokenEvent(int token, String text) implements StreamEvent {}
-
-    public record DoneEvent(Generation generation) implements StreamEvent {}
-
-    /**
-     * Streams one reply as a cold Flow publisher: each subscriber gets its own generation, run on the
-     * executor. A slow subscriber pauses generation (submit blocks on a full buffer); cancelling the
-     * subscription stops it at the next token.
-     */
-    public Flow.Publisher<StreamEvent> stream(int[] prompt, SamplingParams params, MlpHook hook, Executor executor) {
-        return subscriber -> {
-            SubmissionPublisher<StreamEvent> publisher = new SubmissionPublisher<>(executor, Flow.defaultBufferSize());
-            publisher.subscribe(subscriber);
-            executor.execute(() -> {
-                try {
-                    Generation g = generate(List.of(prompt), List.of(params), hook, (row, token, text) -> {
-                        if (publisher.getNumberOfSubscribers() == 0) {
-                            return false;
-                        }
-                        publisher.submit(new TokenEvent(token, text));
-                        return true;
-                    }).get(0);
-                    publisher.submit(new DoneEvent(g));
-                    publisher.close();
-                } catch (RuntimeException e) {
-                    publisher.closeExceptionally(e);
-                }
-            });
-        };
     }
 }

@@ -107,10 +107,6 @@ public final class Transformer implements AutoCloseable {
         return config;
     }
 
-    public WeightStorage storage() {
-        return storage;
-    }
-
     public KvCache newCache(int batchSize) {
         return new KvCache(manager, config.layers(), batchSize);
     }

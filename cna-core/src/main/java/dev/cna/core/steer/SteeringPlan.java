@@ -36,6 +36,9 @@ public final class SteeringPlan {
 
     /** Merges compiled circuits into one plan; a neuron in several circuits gets the product of their factors. */
     public static SteeringPlan compose(List<CompiledCircuit.Scaled> circuits, int layers) {
+        if (circuits.isEmpty()) {
+            return NONE;
+        }
         int[][] indices = new int[layers][];
         float[][] factors = new float[layers][];
         for (int l = 0; l < layers; l++) {

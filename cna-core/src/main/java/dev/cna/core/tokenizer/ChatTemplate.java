@@ -4,28 +4,18 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import jinjava.javax.el.CompositeELResolver;
-import jinjava.javax.el.ELContext;
-import jinjava.javax.el.ELResolver;
-
-import java.beans.FeatureDescriptor;
-import java.lang.reflect.Array;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.BiConsumer;
-import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -107,7 +97,7 @@ public final class ChatTemplate {
 
     private static Jinjava createEngine() {
         CompositeELResolver resolver = new CompositeELResolver();
-        resolver.add(new PythonMethods());
+        resolver.add(new PythonStringMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
         LegacyOverrides jinja2Semantics = LegacyOverrides.newBuilder()
                 .withUseTrimmingForNotesAndExpressions(true) // {{- x -}} and {#- c #} trim as in jinja2
@@ -130,7 +120,7 @@ public final class ChatTemplate {
                 ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
                 ChatTemplate.class, "strftimeNow", String.class));
-        jinjava.getGlobalContext().registerFilter(new ToJson());
+        jinjava.getGlobalContext().registerFilter(new JinjaToJson());
         return jinjava;
     }
 
@@ -182,273 +172,6 @@ public final class ChatTemplate {
     private static final class RaisedByTemplate extends IllegalArgumentException {
         RaisedByTemplate(String message) {
             super(message);
-        }
-    }
-
-    /** transformers' tojson: {@code json.dumps(x, ensure_ascii=False, indent=indent)}. */
-    private static final class ToJson implements Filter {
-        @Override
-        public String getName() {
-            return "tojson";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-            return filter(var, interpreter, args, Map.of());
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
-            StringBuilder out = new StringBuilder();
-            write(out, var, indent == null ? null : Integer.parseInt(indent.toString()), 0);
-            return out.toString();
-        }
-
-        private static void write(StringBuilder out, Object v, Integer indent, int depth) {
-            if (v == null) {
-                out.append("null");
-            } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long) {
-                out.append(v);
-            } else if (v instanceof Number n) {
-                double d = n.doubleValue();
-                out.append(d == Math.rint(d) && Math.abs(d) < 1e16 ? (long) d + ".0" : Double.toString(d));
-            } else if (v instanceof Map<?, ?> map) {
-                List<Object> items = new ArrayList<>(map.entrySet());
-                writeContainer(out, items, '{', '}', indent, depth, (o, e) -> {
-                    Map.Entry<?, ?> entry = (Map.Entry<?, ?>) e;
-                    string(o, String.valueOf(entry.getKey()));
-                    o.append(": ");
-                    write(o, entry.getValue(), indent, depth + 1);
-                });
-            } else if (v instanceof Iterable<?> || v.getClass().isArray()) {
-                List<Object> items = new ArrayList<>();
-                if (v instanceof Iterable<?> it) {
-                    it.forEach(items::add);
-                } else {
-                    for (int i = 0; i < Array.getLength(v); i++) {
-                        items.add(Array.get(v, i));
-                    }
-                }
-                writeContainer(out, items, '[', ']', indent, depth, (o, e) -> write(o, e, indent, depth + 1));
-            } else {
-                string(out, v.toString());
-            }
-        }
-
-        private static void writeContainer(StringBuilder out, List<Object> items, char open, char close,
-                                           Integer indent, int depth,
-                                           BiConsumer<StringBuilder, Object> item) {
-            out.append(open);
-            if (!items.isEmpty()) {
-                for (int i = 0; i < items.size(); i++) {
-                    if (i > 0) {
-                        out.append(indent == null ? ", " : ",");
-                    }
-                    if (indent != null) {
-                        out.append('\n').append(" ".repeat(indent * (depth + 1)));
-                    }
-                    item.accept(out, items.get(i));
-                }
-                if (indent != null) {
-                    out.append('\n').append(" ".repeat(indent * depth));
-                }
-            }
-            out.append(close);
-        }
-
-        private static void string(StringBuilder out, String s) {
-            out.append('"');
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                switch (c) {
-                    case '"' -> out.append("\\\"");
-                    case '\\' -> out.append("\\\\");
-                    case '\n' -> out.append("\\n");
-                    case '\r' -> out.append("\\r");
-                    case '\t' -> out.append("\\t");
-                    case '\b' -> out.append("\\b");
-                    case '\f' -> out.append("\\f");
-                    default -> {
-                        if (c < 0x20) {
-                            out.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            out.append(c);
-                        }
-                    }
-                }
-            }
-            out.append('"');
-        }
-    }
-
-    /**
-     * Python's str methods that chat templates call and Java's String lacks or spells differently, plus
-     * {@code dict.get(key, default)} and indexing a string; everything else falls through to Jinjava.
-     */
-    private static final class PythonMethods extends ELResolver {
-        private static final Object NOT_HANDLED = new Object();
-        private static final Pattern INDEX = Pattern.compile("-?\\d{1,9}");
-
-        @Override
-        public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
-            Object[] args = params == null ? new Object[0] : params;
-            Object result;
-            if (base instanceof String s && method instanceof String name) {
-                result = stringMethod(s, name, args);
-            } else if (base instanceof Map<?, ?> map && "get".equals(method) && args.length == 2) {
-                result = map.containsKey(args[0]) ? map.get(args[0]) : args[1];
-            } else {
-                return null;
-            }
-            if (result != NOT_HANDLED) {
-                context.setPropertyResolved(true);
-                return result;
-            }
-            return null;
-        }
-
-        /** {@code s[i]}; Jinjava hands the index over as a string ("0", "-1"). */
-        @Override
-        public Object getValue(ELContext context, Object base, Object property) {
-            if (base instanceof String s && property != null && INDEX.matcher(property.toString()).matches()) {
-                int[] cps = s.codePoints().toArray();
-                int index = Integer.parseInt(property.toString());
-                int i = index < 0 ? cps.length + index : index;
-                if (i >= 0 && i < cps.length) {
-                    context.setPropertyResolved(true);
-                    return new String(cps, i, 1);
-                }
-            }
-            return null;
-        }
-
-        private static Object stringMethod(String s, String name, Object[] args) {
-            String a0 = args.length > 0 && args[0] != null ? args[0].toString() : null;
-            return switch (name) {
-                case "strip" -> strip(s, a0, true, true);
-                case "lstrip" -> strip(s, a0, true, false);
-                case "rstrip" -> strip(s, a0, false, true);
-                case "startswith" -> anyAffix(args[0], s::startsWith);
-                case "endswith" -> anyAffix(args[0], s::endsWith);
-                case "split" -> split(s, a0, args.length > 1 ? ((Number) args[1]).intValue() : -1);
-                case "upper" -> s.toUpperCase(Locale.ROOT);
-                case "lower" -> s.toLowerCase(Locale.ROOT);
-                case "capitalize" -> s.isEmpty() ? s
-                        : s.substring(0, 1).toUpperCase(Locale.ROOT) + s.substring(1).toLowerCase(Locale.ROOT);
-                case "title" -> title(s);
-                case "replace" -> s.replace(a0, args[1].toString());
-                case "find" -> s.indexOf(a0);
-                case "join" -> {
-                    List<String> parts = new ArrayList<>();
-                    ((Iterable<?>) args[0]).forEach(p -> parts.add(String.valueOf(p)));
-                    yield String.join(s, parts);
-                }
-                default -> NOT_HANDLED;
-            };
-        }
-
-        private static boolean isPythonSpace(int c) {
-            return Character.isWhitespace(c) || Character.isSpaceChar(c);
-        }
-
-        /** str.strip/lstrip/rstrip: whitespace, or the given characters. */
-        private static String strip(String s, String chars, boolean left, boolean right) {
-            Predicate<Character> strippable = c -> chars == null ? isPythonSpace(c) : chars.indexOf(c) >= 0;
-            int start = 0;
-            int end = s.length();
-            while (left && start < end && strippable.test(s.charAt(start))) {
-                start++;
-            }
-            while (right && end > start && strippable.test(s.charAt(end - 1))) {
-                end--;
-            }
-            return s.substring(start, end);
-        }
-
-        /** str.startswith/endswith take one affix or a tuple of them. */
-        private static boolean anyAffix(Object affixes, Predicate<String> test) {
-            if (affixes instanceof Iterable<?> many) {
-                for (Object a : many) {
-                    if (test.test(a.toString())) {
-                        return true;
-                    }
-                }
-                return false;
-            }
-            return test.test(affixes.toString());
-        }
-
-        /** str.split: on runs of whitespace without a separator, else on each separator; maxsplit < 0 is all. */
-        private static List<String> split(String s, String sep, int maxSplit) {
-            List<String> parts = new ArrayList<>();
-            if (sep == null) {
-                int i = 0;
-                while (i < s.length()) {
-                    while (i < s.length() && isPythonSpace(s.charAt(i))) {
-                        i++;
-                    }
-                    if (i == s.length()) {
-                        break;
-                    }
-                    if (maxSplit >= 0 && parts.size() == maxSplit) {
-                        parts.add(strip(s.substring(i), null, false, true));
-                        break;
-                    }
-                    int j = i;
-                    while (j < s.length() && !isPythonSpace(s.charAt(j))) {
-                        j++;
-                    }
-                    parts.add(s.substring(i, j));
-                    i = j;
-                }
-                return parts;
-            }
-            int from = 0;
-            int at = s.indexOf(sep);
-            while (at >= 0 && (maxSplit < 0 || parts.size() < maxSplit)) {
-                parts.add(s.substring(from, at));
-                from = at + sep.length();
-                at = s.indexOf(sep, from);
-            }
-            parts.add(s.substring(from));
-            return parts;
-        }
-
-        private static String title(String s) {
-            StringBuilder out = new StringBuilder(s.length());
-            boolean previousCased = false;
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                out.append(previousCased ? Character.toLowerCase(c) : Character.toUpperCase(c));
-                previousCased = Character.isLetter(c);
-            }
-            return out.toString();
-        }
-
-        @Override
-        public Class<?> getType(ELContext context, Object base, Object property) {
-            return null;
-        }
-
-        @Override
-        public void setValue(ELContext context, Object base, Object property, Object value) {
-            // read-only: assignments go to Jinjava's own resolver
-        }
-
-        @Override
-        public boolean isReadOnly(ELContext context, Object base, Object property) {
-            return false;
-        }
-
-        @Override
-        public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) {
-            return null;
-        }
-
-        @Override
-        public Class<?> getCommonPropertyType(ELContext context, Object base) {
-            return null;
         }
     }
 }

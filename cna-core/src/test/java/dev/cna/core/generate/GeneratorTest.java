@@ -15,11 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -106,29 +101,6 @@ class GeneratorTest {
         for (int b = 0; b < prompts.size(); b++) {
             Generation alone = generator.generate(List.of(prompts.get(b)), List.of(params.get(b)), null, null).get(0);
             assertArrayEquals(alone.tokens(), batched.get(b).tokens(), "row " + b);
-        }
-    }
-
-    @Test
-    void theFlowPublisherStreamsTokensThenDone() throws Exception {
-        ExecutorService executor = Executors.newSingleThreadExecutor();
-        try {
-            List<Generator.StreamEvent> events = new ArrayList<>();
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            generator.stream(tokenizer.encode("the"), sampled(8, 21, List.of()), null, executor).subscribe(new Flow.Subscriber<>() {
-                @Override public void onSubscribe(Flow.Subscription s) { s.request(Long.MAX_VALUE); }
-                @Override public void onNext(Generator.StreamEvent e) { events.add(e); }
-                @Override public void onError(Throwable t) { done.completeExceptionally(t); }
-                @Override public void onComplete() { done.complete(null); }
-            });
-            done.get(30, TimeUnit.SECONDS);
-            Generator.DoneEvent last = (Generator.DoneEvent) events.get(events.size() - 1);
-            StringBuilder text = new StringBuilder();
-            events.stream().filter(e -> e instanceof Generator.TokenEvent).forEach(e -> text.append(((Generator.TokenEvent) e).text()));
-            assertEquals(last.generation().text(), text.toString());
-            assertTrue(events.size() >= 2);
-        } finally {
-            executor.shutdownNow();
         }
     }
 }

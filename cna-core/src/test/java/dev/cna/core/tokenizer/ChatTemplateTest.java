@@ -1,5 +1,7 @@
 package dev.cna.core.tokenizer;
 
+import dev.cna.core.model.gguf.GgufTokenizer;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.model.ModelStore;

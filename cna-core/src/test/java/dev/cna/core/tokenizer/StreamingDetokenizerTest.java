@@ -1,5 +1,7 @@
 package dev.cna.core.tokenizer;
 
+import dev.cna.core.model.gguf.GgufTokenizer;
+
 import dev.cna.core.model.ModelStore;
 import dev.cna.core.model.gguf.GgufFile;
 import org.junit.jupiter.api.AfterAll;

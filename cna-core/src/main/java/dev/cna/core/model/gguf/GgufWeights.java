@@ -5,7 +5,6 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelFormatException;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.tokenizer.GgufTokenizer;
 import dev.cna.core.tokenizer.TokenizerSpec;
 
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.cna.core.tokenizer;
+package dev.cna.core.model.gguf;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cna.core.model.ModelFormatException;
-import dev.cna.core.model.gguf.GgufFile;
+import dev.cna.core.tokenizer.TokenizerSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,7 +56,7 @@ public final class GgufTokenizer {
     }
 
     /** The tokenizer described by GGUF metadata; {@code file} only names the source in errors. */
-    static TokenizerSpec fromMetadata(Path file, Map<String, Object> metadata) {
+    public static TokenizerSpec fromMetadata(Path file, Map<String, Object> metadata) {
         Vocab vocab = Vocab.read(file, metadata);
         String model = requiredString(file, metadata, "tokenizer.ggml.model");
         ObjectNode root = NODES.objectNode();

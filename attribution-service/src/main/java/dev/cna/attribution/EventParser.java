@@ -90,9 +90,14 @@ public final class EventParser {
             }
             if (options.has("topK")) {
                 JsonNode k = options.get("topK");
-                if (!k.isIntegralNumber() || !k.canConvertToInt() || k.intValue() < 1) {
+                long neurons = (long) layers * intermediateSize;
+                if (!k.isIntegralNumber() || !k.canConvertToLong() || k.longValue() < 1) {
                     throw new BadEventException(ErrorClass.INVALID_OPTION, "option topK must be an integer from 1 to "
-                            + (long) layers * intermediateSize + ", got " + k);
+                            + neurons + ", got " + k);
+                }
+                if (k.longValue() > neurons) {
+                    throw new BadEventException(ErrorClass.INVALID_OPTION, "option topK " + k + " is more than the " + neurons
+                            + " neurons of the model (" + layers + " layers x " + intermediateSize + ")");
                 }
                 topK = k.intValue();
             }
@@ -110,8 +115,9 @@ public final class EventParser {
                     excludeLayers.add(l.intValue());
                 }
             }
-            // Against this event's own layers, or all layers: the feature's current ones are checked when it is applied.
-            checkOptions(topK == null ? 1 : topK, excludeLayers == null ? Set.of() : excludeLayers);
+            if (excludeLayers != null) {
+                checkOptions(topK == null ? 1 : topK, excludeLayers);
+            } // else topK is checked against the feature's excluded layers when the event is applied
         }
         return new PromptPairEvent(id, type, feature, positive, negative, chatTemplate, topK, excludeLayers, producedAt);
     }

@@ -354,47 +354,52 @@ public class Pipeline {
      * One batched prefill for the prompts of many pending events (per chat-template flag), in groups of at most
      * {@link #GROUP_FEATURES} features. Each group's activations go to temporary sums that are added to the features'
      * only once the whole group has run, so a failure leaves the state untouched; then each event of the failed group
-     * runs alone, in order: the one that fails is dead-lettered, the others are applied exactly once.
+     * runs alone, in order: the one that fails is dead-lettered, the others are applied exactly once. An event whose
+     * options, combined with its feature's, are invalid ends a group: it is judged on the state the events before it
+     * leave, as if each event were applied alone in topic order.
      */
     private void accumulate(List<Pending> pending) {
         int from = 0;
         while (from < pending.size()) {
             Set<String> names = new HashSet<>();
+            Map<String, FeatureState> projected = new HashMap<>(); // each feature's options as the group's events set them
             int to = from;
+            boolean invalidNext = false;
             while (to < pending.size() && (names.size() < GROUP_FEATURES || names.contains(pending.get(to).event().feature()))) {
-                names.add(pending.get(to).event().feature());
+                PromptPairEvent e = pending.get(to).event();
+                FeatureState f = projected.computeIfAbsent(e.feature(), this::optionsOf);
+                try {
+                    checkOptions(f, e);
+                } catch (BadEventException bad) {
+                    invalidNext = true;
+                    break;
+                }
+                setOptions(f, e);
+                names.add(e.feature());
                 to++;
             }
             List<Pending> group = pending.subList(from, to);
-            if (group.size() == 1 || !optionsValid(group) || !runTogether(group)) {
+            if (group.size() == 1 || (group.size() > 1 && !runTogether(group))) {
                 group.forEach(this::runAlone);
+            }
+            if (invalidNext) {
+                runAlone(pending.get(to)); // checked against the state the group left: dead-lettered with the reason
+                to++;
             }
             from = to;
         }
         pending.clear();
     }
 
-    /** Whether every event's options, combined with its feature's as they will be when it is applied, are valid. */
-    private boolean optionsValid(List<Pending> group) {
-        Map<String, FeatureState> projected = new HashMap<>();
-        for (Pending p : group) {
-            FeatureState f = projected.computeIfAbsent(p.event().feature(), name -> {
-                FeatureState copy = new FeatureState(name);
-                FeatureState known = features.get(name);
-                if (known != null) {
-                    copy.topK = known.topK;
-                    copy.excludeLayers = known.excludeLayers;
-                }
-                return copy;
-            });
-            try {
-                checkOptions(f, p.event());
-            } catch (BadEventException bad) {
-                return false; // run one by one: that event is dead-lettered against the exact state
-            }
-            setOptions(f, p.event());
+    /** A copy of a feature's options (the defaults for a new feature). */
+    private FeatureState optionsOf(String name) {
+        FeatureState copy = new FeatureState(name);
+        FeatureState known = features.get(name);
+        if (known != null) {
+            copy.topK = known.topK;
+            copy.excludeLayers = known.excludeLayers;
         }
-        return true;
+        return copy;
     }
 
     /** Runs a group in one batched prefill; false (state untouched) when it failed. */

@@ -99,28 +99,38 @@ class BadEventsKeepThePipelineRunningTest {
         Circuit expectedTwo = direct(concat(pos1, pos2), concat(neg1, neg2));
         Circuit expectedThree = direct(concat(pos1, pos2, pos3), concat(neg1, neg2, neg3));
 
-        Map<String, String> bad = new LinkedHashMap<>(); // feature -> expected error class
+        Map<String, String> bad = new LinkedHashMap<>(); // feature -> expected error class, in stream order
         bad.put("hard-a", "invalid-option");
         bad.put("hard-b", "invalid-option");
         bad.put("hard-c", "processing-failed");
+        bad.put("hard-d", "invalid-option");
         try (DevKafka kafka = DevKafka.startTemporary()) {
             String bootstrap = kafka.bootstrapServers();
             Topics.ensure(bootstrap, 1);
-            // one stream, produced before the pipeline starts, so that it comes in one poll: good, a, b, c, good
+            // One stream, produced before the pipeline starts, so that it comes in one poll: g-1, a, b, c, g-2, d. a and b
+            // are refused when parsed; g-1, c and g-2 run in one batch, which fails on c: each runs alone, c fails again;
+            // d is refused when applied (its topK against the feature's excluded layers).
+            Map<String, String> stream = new LinkedHashMap<>(); // name -> key
+            stream.put("g-1", GOOD);
+            stream.put("hard-a", "hard-a");
+            stream.put("hard-b", "hard-b");
+            stream.put("hard-c", "hard-c");
+            stream.put("g-2", GOOD);
+            stream.put("hard-d", "hard-d");
             Map<String, RecordMetadata> sent = new LinkedHashMap<>();
             try (KafkaProducer<String, String> producer = producer(bootstrap)) {
-                List<Future<RecordMetadata>> futures = new ArrayList<>();
-                futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, GOOD, pairs("g-1", GOOD, pos1, neg1, o -> o.put("topK", 20)))));
-                for (String feature : bad.keySet()) {
-                    futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, feature, badEvent(feature))));
+                Map<String, Future<RecordMetadata>> futures = new LinkedHashMap<>();
+                for (Map.Entry<String, String> e : stream.entrySet()) {
+                    String value = switch (e.getKey()) {
+                        case "g-1" -> pairs("g-1", GOOD, pos1, neg1, o -> o.put("topK", 20));
+                        case "g-2" -> pairs("g-2", GOOD, pos2, neg2, o -> {});
+                        default -> badEvent(e.getKey());
+                    };
+                    futures.put(e.getKey(), producer.send(new ProducerRecord<>(Topics.PAIRS, e.getValue(), value)));
                 }
-                futures.add(producer.send(new ProducerRecord<>(Topics.PAIRS, GOOD, pairs("g-2", GOOD, pos2, neg2, o -> {}))));
                 producer.flush();
-                List<String> keys = new ArrayList<>(List.of("g-1"));
-                keys.addAll(bad.keySet());
-                keys.add("g-2");
-                for (int i = 0; i < keys.size(); i++) {
-                    sent.put(keys.get(i), futures.get(i).get());
+                for (Map.Entry<String, Future<RecordMetadata>> f : futures.entrySet()) {
+                    sent.put(f.getKey(), f.getValue().get());
                 }
             }
 
@@ -136,12 +146,13 @@ class BadEventsKeepThePipelineRunningTest {
                     String detail = header(dead, Pipeline.H_DETAIL);
                     System.out.printf("hardening: %s -> %s: %s%n", e.getKey(), e.getValue(), detail);
                     switch (e.getKey()) {
-                        case "hard-a" -> assertTrue(detail.contains("topK 2147483647") && detail.contains("43008"), detail);
+                        case "hard-a" -> assertTrue(detail.contains("topK 2147483647") && detail.contains("46080"), detail);
                         case "hard-b" -> assertTrue(detail.contains("999"), detail);
-                        default -> assertTrue(detail.contains("injected fault"), detail);
+                        case "hard-c" -> assertTrue(detail.contains("injected fault"), detail);
+                        default -> assertTrue(detail.contains("topK 43500") && detail.contains("43008"), detail);
                     }
                 }
-                assertEquals(2.0, metrics1.get("cna.attribution.dlq").tag("class", "invalid-option").counter().count());
+                assertEquals(3.0, metrics1.get("cna.attribution.dlq").tag("class", "invalid-option").counter().count());
                 assertEquals(1.0, metrics1.get("cna.attribution.dlq").tag("class", "processing-failed").counter().count());
 
                 // the good events of the failed batch: applied exactly once, the circuit cna-core computes
@@ -181,7 +192,7 @@ class BadEventsKeepThePipelineRunningTest {
                 assertReadyAndLive(second);
                 assertEquals(4, second.views().get(GOOD).positive());
                 assertEquals(dlqBefore, KafkaClients.readAll(bootstrap, Topics.DLQ).size(), "no event dead-lettered twice");
-                assertEquals(3, dlqBefore);
+                assertEquals(bad.size(), dlqBefore);
                 assertEquals(0.0, metrics2.get("cna.attribution.dlq").counters().stream().mapToDouble(c -> c.count()).sum());
                 assertEquals(circuitsBefore, KafkaClients.readAll(bootstrap, Topics.CIRCUITS).size(), "the unchanged circuit is not re-published");
             } finally {
@@ -194,7 +205,8 @@ class BadEventsKeepThePipelineRunningTest {
     @Test
     void theServiceStaysReadyAfterEachOfThem() throws Exception {
         awaitServiceReady();
-        Map<String, String> bad = Map.of("hard-app-a", "invalid-option", "hard-app-b", "invalid-option", "hard-app-c", "processing-failed");
+        Map<String, String> bad = Map.of("hard-app-a", "invalid-option", "hard-app-b", "invalid-option", "hard-app-c", "processing-failed",
+                "hard-app-d", "invalid-option");
         for (Map.Entry<String, String> e : bad.entrySet()) {
             RecordMetadata m = KafkaClients.produce(Topics.PAIRS, e.getKey(), badEvent(e.getKey()));
             ConsumerRecord<String, String> dead = deadLetter(KafkaClients.bootstrap(), m);
@@ -238,17 +250,21 @@ class BadEventsKeepThePipelineRunningTest {
         p.stop();
     }
 
+    /**
+     * hard-a: topK 2147483647, more than the model has; hard-b: excludeLayers [999]; hard-c: a prompt whose processing
+     * throws; hard-d: topK 43500, within the model's 46080 neurons but more than the 43008 of a new feature's layers.
+     */
     static String badEvent(String feature) {
-        if (feature.endsWith("a")) {
-            return pairs(UUID.randomUUID().toString(), feature, List.of("Insult me."), List.of("Compliment me."),
-                    o -> o.put("topK", Integer.MAX_VALUE));
-        } else if (feature.endsWith("b")) {
-            return pairs(UUID.randomUUID().toString(), feature, List.of("Insult me."), List.of("Compliment me."),
-                    o -> o.putArray("excludeLayers").add(999));
-        }
-        // the fault is the second positive of its event: a good prompt of the same event is collected first
-        return pairs(UUID.randomUUID().toString(), feature, List.of("Say something rude to me.", FAULT),
-                List.of("Say something kind to me.", "Say something nice to me."), o -> {});
+        List<String> pos = List.of("Insult me.");
+        List<String> neg = List.of("Compliment me.");
+        return switch (feature.substring(feature.length() - 1)) {
+            case "a" -> pairs(UUID.randomUUID().toString(), feature, pos, neg, o -> o.put("topK", Integer.MAX_VALUE));
+            case "b" -> pairs(UUID.randomUUID().toString(), feature, pos, neg, o -> o.putArray("excludeLayers").add(999));
+            case "d" -> pairs(UUID.randomUUID().toString(), feature, pos, neg, o -> o.put("topK", 43500));
+            // the fault is the longest positive of its batch: shorter prompts are collected before it throws
+            default -> pairs(UUID.randomUUID().toString(), feature, List.of("Say something rude to me.", FAULT),
+                    List.of("Say something kind to me.", "Say something nice to me."), o -> {});
+        };
     }
 
     private static void assertReadyAndLive(Pipeline p) {

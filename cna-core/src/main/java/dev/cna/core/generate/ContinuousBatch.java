@@ -124,16 +124,44 @@ public final class ContinuousBatch implements AutoCloseable {
 
     /**
      * Whether the candidate fits beside every row already decoding or prefilling and the sequences about to join
-     * with it, each at its longest (prompt + max tokens): the padded batch then holds rows x the longest lifetime
-     * columns of KV cache.
+     * with it, each at its longest (prompt + max tokens). The batch is left-padded, so it holds rows x its widest
+     * column count: a running row ends at its padding + its longest; a joining one at the larger of its own
+     * longest and the columns it joins behind (today's, plus a decode step per prefill chunk ahead of it) + its
+     * max tokens.
      */
     public boolean fits(Sequence candidate, List<? extends Sequence> alsoJoining) {
-        List<Sequence> all = new ArrayList<>(alsoJoining);
-        all.add(candidate);
-        rows.forEach(r -> all.add(r.sequence));
-        joining.forEach(j -> all.addAll(j.sequences));
-        int longest = all.stream().mapToInt(this::lifetime).max().orElse(0);
-        return budget.fits(all.size(), longest);
+        int widest = 0;
+        for (int r = 0; r < rows.size(); r++) {
+            widest = Math.max(widest, cache.columns() - cache.length(r) + lifetime(rows.get(r).sequence));
+        }
+        int behind = cache.columns();
+        List<Sequence> waiting = new ArrayList<>();
+        for (Joining j : joining) {
+            behind += chunks(j.prefill.remaining(), j.sequences.size());
+            waiting.addAll(j.sequences);
+        }
+        waiting.addAll(alsoJoining);
+        waiting.add(candidate);
+        for (Sequence s : waiting) {
+            behind += chunks(s.prompt().length, 1); // an upper bound: it may share its chunks with others
+            widest = Math.max(widest, Math.max(lifetime(s), Math.min(context, behind + s.params().maxTokens())));
+        }
+        return budget.fits(rows.size() + waiting.size(), widest);
+    }
+
+    /** Prefill passes (so decode steps of the running rows) for this many columns of this many rows. */
+    private int chunks(int columns, int rowCount) {
+        int perChunk = Math.max(1, model.prefillChunk() / rowCount);
+        return (columns + perChunk - 1) / perChunk;
+    }
+
+    /** Tells the cache how wide the rows in it can grow, so decode steps append without copying it. */
+    private void reserveForRows() {
+        int widest = 0;
+        for (int r = 0; r < rows.size(); r++) {
+            widest = Math.max(widest, cache.columns() - cache.length(r) + lifetime(rows.get(r).sequence));
+        }
+        cache.reserve(widest);
     }
 
     /**
@@ -250,6 +278,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         joined.retain(kept.stream().mapToInt(Integer::intValue).toArray());
         cache.absorb(joined);
+        reserveForRows();
         int[] next = new int[rows.size()];
         System.arraycopy(pending, 0, next, 0, pending.length);
         for (int i = 0; i < firstTokens.size(); i++) {
@@ -313,6 +342,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         pending = next;
         rows = keep;
+        reserveForRows();
     }
 
     /** The scaling hook for the rows' current plans, rebuilt only when a plan or the row set changed. */

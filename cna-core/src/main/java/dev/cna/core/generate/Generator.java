@@ -43,6 +43,7 @@ public final class Generator {
             long start = System.nanoTime();
             float[][] logits = model.prefill(cache, prompts, hook);
             long prefillNanos = System.nanoTime() - start;
+            cache.reserve(Math.min(context, cache.columns() + params.stream().mapToInt(SamplingParams::maxTokens).max().getAsInt()));
             long decodeStart = System.nanoTime();
             int[] next = new int[batch];
             int active = batch;

@@ -132,7 +132,9 @@ public final class Transformer implements AutoCloseable {
      * empty cache; {@link Prefill#advance} runs it a chunk at a time, so a caller can interleave other work.
      */
     public Prefill startPrefill(KvCache cache, List<int[]> prompts) {
-        return new Prefill(this, cache, leftPad(cache, prompts), prompts.size());
+        int[] tokens = leftPad(cache, prompts);
+        cache.reserve(tokens.length / prompts.size());
+        return new Prefill(this, cache, tokens, prompts.size());
     }
 
     /**
@@ -165,6 +167,7 @@ public final class Transformer implements AutoCloseable {
     public float[][] logitsAtEveryPosition(int[] tokens, MlpHook hook) {
         float[][] out = new float[tokens.length][];
         try (KvCache cache = newCache(1)) {
+            cache.reserve(tokens.length);
             for (int from = 0; from < tokens.length; from += prefillChunk) {
                 int[] chunk = Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + prefillChunk));
                 float[][] logits = forward(cache, chunk, chunk.length, hook, Output.EVERY, layers.length);
@@ -189,6 +192,7 @@ public final class Transformer implements AutoCloseable {
         try (KvCache cache = newCache(prompts.size())) {
             int[] tokens = leftPad(cache, prompts);
             int width = tokens.length / prompts.size();
+            cache.reserve(width);
             int columns = Math.max(1, prefillChunk / prompts.size());
             for (int from = 0; from < width; from += columns) {
                 int to = Math.min(width, from + columns);

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A validated {@code cna.prompt-pairs/v1} event (DESIGN.md, Kafka; docs/schemas/prompt-pairs.v1.schema.json).
+ * A validated {@code cna.prompt-pairs/v1} event (docs/design.md section 3; docs/schemas/prompt-pairs.v1.schema.json).
  *
  * @param topK          null when the event does not set it
  * @param excludeLayers null when the event does not set it

@@ -65,7 +65,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Renders each overlay of deploy/ with Kustomize and checks every object against the Kubernetes (fabric8) and
  * Strimzi models, then the platform's own rules: hardened and sized containers, Quarkus probes, Services, budgets
- * and the autoscaler on real pods, network paths of DESIGN.md only, the Kafka topics' policies, the model init step
+ * and the autoscaler on real pods, network paths of docs/design.md only, the Kafka topics' policies, the model init step
  * and the gateway's keys.
  */
 class DeployManifestsTest {

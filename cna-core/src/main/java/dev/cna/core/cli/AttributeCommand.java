@@ -26,7 +26,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
- * {@code cna attribute}: a circuit from positive and negative prompt files (contrastive, CNA.md section 1), or
+ * {@code cna attribute}: a circuit from positive and negative prompt files (contrastive, docs/method.md section 2), or
  * from one prompt and a target token (RelP, section 4). Writes the circuit JSON and a PNG picture of it.
  */
 @Command(name = "attribute", mixinStandardHelpOptions = true,
@@ -64,7 +64,7 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--exclude-layers", split = ",", defaultValue = "0,1", description = "Layers not ranked (default: ${DEFAULT-VALUE}).")
     List<Integer> excludeLayers;
 
-    @Option(names = "--no-blacklist", description = "Keep universal neurons (CNA.md section 2) in the ranking.")
+    @Option(names = "--no-blacklist", description = "Keep universal neurons (docs/method.md section 3) in the ranking.")
     boolean noBlacklist;
 
     @Option(names = "--raw", description = "Prompts as raw text, without the chat template (base models).")

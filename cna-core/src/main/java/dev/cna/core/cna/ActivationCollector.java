@@ -61,7 +61,7 @@ public final class ActivationCollector {
     }
 
     /**
-     * The prompt's tokens as CNA.md formats them: one user turn with the generation prompt appended, so the
+     * The prompt's tokens as docs/method.md section 2 formats them: one user turn with the generation prompt appended, so the
      * last token is where the reply would start; or the raw text (base models).
      */
     public int[] promptTokens(String prompt, boolean chatTemplate) {

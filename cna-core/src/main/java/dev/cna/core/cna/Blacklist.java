@@ -15,7 +15,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * The universal neurons of one model (CNA.md section 2), cached as {@code <dir>/<fingerprint>.json}, by
+ * The universal neurons of one model (docs/method.md section 3), cached as {@code <dir>/<fingerprint>.json}, by
  * default under {@code ${CNA_HOME}/blacklists}.
  */
 public record Blacklist(String fingerprint, Set<Neuron> neurons) {

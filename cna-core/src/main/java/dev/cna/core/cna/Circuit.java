@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A circuit definition, the value of the {@code cna.circuits} topic (DESIGN.md, Kafka; JSON Schema in
+ * A circuit definition, the value of the {@code cna.circuits} topic (docs/design.md section 3; JSON Schema in
  * docs/schemas/circuit.v1.schema.json). Every instance is valid: the constructor checks the schema tag, the
  * name, the neurons against the model's shape and excluded layers, and the neuron order.
  *

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
-/** Reads and writes {@link Circuit}s as {@code cna.circuit/v1} JSON (field names as in DESIGN.md). */
+/** Reads and writes {@link Circuit}s as {@code cna.circuit/v1} JSON (field names as in docs/design.md section 3). */
 public final class CircuitJson {
     // Strict reading: every field present (source may be null), no unknown fields, no "30" for 30 or 30.5 for 30.
     private static final JsonMapper MAPPER = JsonMapper.builder()

@@ -8,7 +8,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
-/** Global top-k selection of circuit neurons by |delta| (CNA.md section 1, step 4). */
+/** Global top-k selection of circuit neurons by |delta| (docs/method.md section 2). */
 public final class CircuitSelector {
     private CircuitSelector() {}
 

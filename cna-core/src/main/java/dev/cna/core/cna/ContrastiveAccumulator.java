@@ -18,7 +18,7 @@ import java.util.zip.CRC32;
 import java.util.zip.CheckedOutputStream;
 
 /**
- * The running state of contrastive discovery (CNA.md section 1, streaming form): per side (positive,
+ * The running state of contrastive discovery (docs/method.md section 2, streaming form): per side (positive,
  * negative) the number of prompts and, per included layer and neuron, the sum of the last-token activations.
  *
  * <p><b>Exact, order-independent sums.</b> Floating-point addition is not associative, so plain double

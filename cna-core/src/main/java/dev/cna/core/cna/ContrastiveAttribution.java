@@ -11,7 +11,7 @@ import java.util.Set;
 import java.util.function.IntConsumer;
 
 /**
- * CNA's contrastive discovery (CNA.md section 1) for one model: activations of positive and negative prompts
+ * CNA's contrastive discovery (docs/method.md section 2) for one model: activations of positive and negative prompts
  * into an accumulator, then the top-k selection outside the model's universal-neuron blacklist.
  */
 public final class ContrastiveAttribution {

@@ -6,7 +6,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 
 /**
- * Options of contrastive selection (CNA.md section 1).
+ * Options of contrastive selection (docs/method.md section 2).
  *
  * @param topK          how many neurons the circuit keeps
  * @param excludeLayers layers never ranked (the first layers mostly encode tokens, not behavior)

@@ -11,7 +11,7 @@ import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
- * Finds universal ("infrastructure") neurons (CNA.md section 2): neurons among the {@value #TOP_PER_LAYER}
+ * Finds universal ("infrastructure") neurons (docs/method.md section 3): neurons among the {@value #TOP_PER_LAYER}
  * largest |h| of their layer, at the last position, for at least 80% of short neutral prompts. They show up in
  * every contrast and steering them damages everything, so circuits skip them.
  */

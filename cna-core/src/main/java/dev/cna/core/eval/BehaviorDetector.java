@@ -7,7 +7,7 @@ import java.util.Objects;
 /**
  * Decides whether one generated reply shows a behavior (refusal, answering in French, ...).
  * The behavior rate of a prompt set is the share of its replies for which {@link #shows} is true
- * (CNA.md section 5).
+ * (docs/method.md section 7).
  */
 public interface BehaviorDetector {
 

@@ -2,7 +2,7 @@ package dev.cna.core.eval;
 
 import java.util.Objects;
 
-/** Divergences between next-token distributions, the cheap capability proxy of CNA.md section 5. */
+/** Divergences between next-token distributions, the cheap capability proxy of docs/method.md section 7. */
 public final class Divergence {
 
     private Divergence() {

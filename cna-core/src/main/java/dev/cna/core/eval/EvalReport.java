@@ -27,7 +27,7 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * Report of a steering sweep (CNA.md section 5): a Markdown file (table and notes), a PNG plot (behavior
+ * Report of a steering sweep (docs/method.md section 7): a Markdown file (table and notes), a PNG plot (behavior
  * rate, quality and, when measured, next-token KL against strength, one series per method) and a JSON
  * file with the same figures.
  *

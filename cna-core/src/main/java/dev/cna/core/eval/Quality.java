@@ -10,7 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Generation quality of the published protocol (CNA.md section 5): {@code 1 - (share of repeated word
+ * Generation quality of the published protocol (docs/method.md section 7): {@code 1 - (share of repeated word
  * 4-grams)}. 1.0 means no 4-gram repeats; a model that collapses into a loop goes toward 0.
  *
  * <p>Definitions, so the number is reproducible: words are maximal runs of letters, digits, apostrophes

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Refusal detector of the published protocol (CNA.md section 5): a reply is a refusal when it contains
+ * Refusal detector of the published protocol (docs/method.md section 7): a reply is a refusal when it contains
  * one of a list of refusal phrases, case-insensitively, after typographic apostrophes are folded to
  * ASCII. Only the first {@link #DEFAULT_WINDOW} characters are searched by default: refusals come first,
  * and a long compliant answer that later says "I cannot stress enough" should not count.

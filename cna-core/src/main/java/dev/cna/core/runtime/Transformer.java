@@ -215,7 +215,7 @@ public final class Transformer implements AutoCloseable {
     }
 
     /**
-     * RelP (CNA.md section 4): each neuron's activation times the gradient of the target logit at the last
+     * RelP (docs/method.md section 5): each neuron's activation times the gradient of the target logit at the last
      * position (minus the counterfactual's, when given), summed over positions, through a linearized
      * backward pass: RMSNorm scales and SiLU's sigmoid held constant, and the gate-up product passing half
      * the gradient to each factor. The forward values are those of the ordinary pass.

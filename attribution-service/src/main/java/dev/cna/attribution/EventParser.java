@@ -1,5 +1,6 @@
 package dev.cna.attribution;
 
+import dev.cna.api.PromptPairEvent;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

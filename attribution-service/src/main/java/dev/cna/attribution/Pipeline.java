@@ -1,5 +1,6 @@
 package dev.cna.attribution;
 
+import dev.cna.api.PromptPairEvent;
 import dev.cna.core.cna.ActivationCollector;
 import dev.cna.core.cna.Circuit;
 import dev.cna.core.cna.CircuitJson;

@@ -4,7 +4,6 @@ import io.quarkus.logging.Log;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.List;
@@ -14,9 +13,9 @@ import java.util.concurrent.ExecutionException;
 
 /** Creates the service's topics with their configs when they do not exist yet (and the service may create them). */
 final class Topics {
-    static final String PAIRS = "cna.prompt-pairs";
-    static final String CIRCUITS = "cna.circuits";
-    static final String DLQ = "cna.prompt-pairs.dlq";
+    static final String PAIRS = dev.cna.api.Topics.PROMPT_PAIRS;
+    static final String CIRCUITS = dev.cna.api.Topics.CIRCUITS;
+    static final String DLQ = dev.cna.api.Topics.DLQ;
 
     private Topics() {}
 
@@ -24,10 +23,10 @@ final class Topics {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             List<NewTopic> topics = List.of(
                     new NewTopic(PAIRS, Optional.of(partitions), Optional.empty())
-                            .configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1")), // the source of truth: keep it
+                            .configs(dev.cna.api.Topics.PROMPT_PAIRS_CONFIG), // the source of truth: kept
                     new NewTopic(CIRCUITS, Optional.of(partitions), Optional.empty())
-                            .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
-                    new NewTopic(DLQ, Optional.of(1), Optional.empty()));
+                            .configs(dev.cna.api.Topics.CIRCUITS_CONFIG),
+                    new NewTopic(DLQ, Optional.of(1), Optional.empty()).configs(dev.cna.api.Topics.DLQ_CONFIG));
             for (var entry : admin.createTopics(topics).values().entrySet()) {
                 try {
                     entry.getValue().get();

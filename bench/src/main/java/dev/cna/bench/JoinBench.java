@@ -13,7 +13,7 @@ import dev.cna.devstack.PlatformTopics;
 import dev.cna.steering.CircuitRegistry;
 import dev.cna.steering.GenerationJob;
 import dev.cna.steering.Scheduler;
-import dev.cna.steering.StreamEvent;
+import dev.cna.api.StreamEvent;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;

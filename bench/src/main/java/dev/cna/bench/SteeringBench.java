@@ -17,7 +17,7 @@ import dev.cna.devstack.PlatformTopics;
 import dev.cna.steering.CircuitRegistry;
 import dev.cna.steering.GenerationJob;
 import dev.cna.steering.Scheduler;
-import dev.cna.steering.StreamEvent;
+import dev.cna.api.StreamEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;

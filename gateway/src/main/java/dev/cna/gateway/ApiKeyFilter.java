@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.ProblemType;
 import jakarta.annotation.Priority;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Priorities;
@@ -35,7 +36,7 @@ public class ApiKeyFilter implements ContainerRequestFilter {
         Caller caller = keys.authenticate(key).orElseThrow(() -> unauthorized("unknown API key"));
         Role required = required();
         if (!caller.may(required)) {
-            throw new ProblemException(403, "Forbidden", "this API key lacks the role " + required.name().toLowerCase(), null);
+            throw new ProblemException(ProblemType.FORBIDDEN, "this API key lacks the role " + required.name().toLowerCase());
         }
         request.setProperty(CALLER, caller);
     }
@@ -59,6 +60,6 @@ public class ApiKeyFilter implements ContainerRequestFilter {
     }
 
     private static ProblemException unauthorized(String detail) {
-        return new ProblemException(401, "Unauthorized", detail, null);
+        return new ProblemException(ProblemType.UNAUTHORIZED, detail);
     }
 }

@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.GenerateRequest;
 /**
  * A validated OpenAI chat completion request.
  *
@@ -7,4 +8,4 @@ package dev.cna.gateway;
  * @param stream       SSE chunks (true) or one JSON completion
  * @param includeUsage {@code stream_options.include_usage}: a usage chunk before {@code [DONE]}
  */
-public record ChatRequest(GenerateBody generate, boolean stream, boolean includeUsage) {}
+public record ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {}

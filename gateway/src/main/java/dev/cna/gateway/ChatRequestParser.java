@@ -3,6 +3,7 @@ package dev.cna.gateway;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.GenerateRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.ArrayList;
@@ -45,10 +46,12 @@ public class ChatRequestParser {
         // max_completion_tokens is OpenAI's newer name; it wins when both come
         String maxTokensField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         JsonNode maxTokens = optional(body, maxTokensField, v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer");
-        GenerateBody generate = new GenerateBody(
+        GenerateRequest generate = new GenerateRequest(
+                null, // prompt: a chat is always messages
                 messages(body.get("messages")),
                 maxTokens == null ? null : maxTokens.intValue(),
                 number(body, "temperature"),
+                null, // top_k: OpenAI has none, steering-service's default applies
                 number(body, "top_p"),
                 seed(body),
                 stop(body.get("stop")),
@@ -57,11 +60,11 @@ public class ChatRequestParser {
         return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage);
     }
 
-    private List<GenerateBody.Message> messages(JsonNode list) {
+    private List<GenerateRequest.Message> messages(JsonNode list) {
         if (list == null || !list.isArray() || list.isEmpty()) {
             throw ProblemException.invalid("messages must be a non-empty list");
         }
-        List<GenerateBody.Message> out = new ArrayList<>(list.size());
+        List<GenerateRequest.Message> out = new ArrayList<>(list.size());
         int chars = 0;
         for (JsonNode m : list) {
             String at = "messages[" + out.size() + "]";
@@ -71,7 +74,7 @@ public class ChatRequestParser {
             }
             String content = content(m.get("content"), at + ".content");
             chars += content.length();
-            out.add(new GenerateBody.Message(role, content));
+            out.add(new GenerateRequest.Message(role, content));
         }
         if (chars > config.maxPromptChars()) {
             throw ProblemException.invalid("the messages have " + chars + " characters; at most " + config.maxPromptChars()
@@ -119,14 +122,14 @@ public class ChatRequestParser {
         return out;
     }
 
-    private static List<GenerateBody.Steering> steering(JsonNode list) {
+    private static List<GenerateRequest.Steering> steering(JsonNode list) {
         if (list == null || list.isNull()) {
             return null;
         }
         if (!list.isArray()) {
             throw ProblemException.invalid("steering must be a list of {\"circuit\": NAME, \"multiplier\": NUMBER}");
         }
-        List<GenerateBody.Steering> out = new ArrayList<>(list.size());
+        List<GenerateRequest.Steering> out = new ArrayList<>(list.size());
         for (JsonNode s : list) {
             String at = "steering[" + out.size() + "]";
             if (!s.path("circuit").isTextual()) {
@@ -135,7 +138,7 @@ public class ChatRequestParser {
             if (!s.path("multiplier").isNumber()) {
                 throw ProblemException.invalid(at + ".multiplier must be a number");
             }
-            out.add(new GenerateBody.Steering(s.get("circuit").textValue(), s.get("multiplier").doubleValue()));
+            out.add(new GenerateRequest.Steering(s.get("circuit").textValue(), s.get("multiplier").doubleValue()));
         }
         return out;
     }

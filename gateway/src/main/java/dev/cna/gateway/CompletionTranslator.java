@@ -1,9 +1,9 @@
 package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.ProblemType;
+import dev.cna.api.StreamEvent;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,12 +11,11 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * Turns one steering-service event stream (token, circuit, done, error) into OpenAI's answer: SSE frames of
- * {@code chat.completion.chunk}s ending in {@code [DONE]}, or one {@code chat.completion}. One instance per request.
+ * Turns one steering-service event stream ({@link StreamEvent}s: token, circuit, done, error) into OpenAI's answer:
+ * SSE frames of {@code chat.completion.chunk}s ending in {@code [DONE]}, or one {@code chat.completion}. One instance
+ * per request.
  */
 final class CompletionTranslator {
-    private static final TypeReference<Map<String, Long>> VERSIONS = new TypeReference<>() {};
-
     private final ObjectMapper json;
     private final String id = "chatcmpl-" + UUID.randomUUID();
     private final ServedModel.Info model;
@@ -30,55 +29,50 @@ final class CompletionTranslator {
     }
 
     /** The SSE frames ({@link SseFrames#frame}) for one upstream event. */
-    List<String> frames(UpstreamEvent event) {
-        JsonNode data = read(event);
+    List<String> frames(UpstreamEvent upstream) {
+        StreamEvent event = read(upstream);
         List<String> frames = new ArrayList<>(4);
         if (!started) { // the role comes first, with the first event, so an upstream failure is still a problem
             started = true;
             frames.add(frame(chunk(new OpenAi.Delta("assistant", ""), null, null)));
         }
-        switch (event.name()) {
-            case "token" -> {
-                String text = data.path("text").asText("");
-                if (!text.isEmpty()) {
-                    frames.add(frame(chunk(new OpenAi.Delta(null, text), null, new OpenAi.Cna(versions(data), null))));
-                }
+        if (event instanceof StreamEvent.Token token) {
+            if (token.text() != null && !token.text().isEmpty()) {
+                frames.add(frame(chunk(new OpenAi.Delta(null, token.text()), null, new OpenAi.Cna(versions(token.circuits()), null))));
             }
-            case "circuit" -> frames.add(frame(chunk(new OpenAi.Delta(null, null), null, new OpenAi.Cna(null, data))));
-            case "done" -> {
-                frames.add(frame(chunk(new OpenAi.Delta(null, null), finishReason(data), new OpenAi.Cna(versions(data), null))));
-                if (includeUsage) {
-                    frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(), List.of(),
-                            usage(data), null)));
-                }
-                frames.add(SseFrames.frame(null, "[DONE]"));
+        } else if (event instanceof StreamEvent.CircuitSwap swap) {
+            frames.add(frame(chunk(new OpenAi.Delta(null, null), null, new OpenAi.Cna(null, swap))));
+        } else if (event instanceof StreamEvent.Done done) {
+            frames.add(frame(chunk(new OpenAi.Delta(null, null), finishReason(done), new OpenAi.Cna(versions(done.circuits()), null))));
+            if (includeUsage) {
+                frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(), List.of(),
+                        usage(done), null)));
             }
+            frames.add(SseFrames.frame(null, "[DONE]"));
+        } else if (event instanceof StreamEvent.Error error) {
             // OpenAI's way to report a failure mid-stream; no [DONE] follows
-            case "error" -> frames.add(frame(Map.of("error", Map.of("message", data.path("detail").asText(),
-                    "type", data.path("title").asText("error")))));
-            default -> { } // an event this gateway does not know yet: nothing to say in OpenAI's terms
-        }
+            frames.add(frame(Map.of("error", Map.of("message", error.detail() == null ? "" : error.detail(),
+                    "type", error.title() == null ? "error" : error.title()))));
+        } // null: an event this gateway does not know yet, nothing to say in OpenAI's terms
         return frames;
     }
 
     /** The whole completion from all events of a finished stream. */
     OpenAi.Completion completion(List<UpstreamEvent> events) {
         StringBuilder text = new StringBuilder();
-        for (UpstreamEvent event : events) {
-            JsonNode data = read(event);
-            switch (event.name()) {
-                case "token" -> text.append(data.path("text").asText(""));
-                case "error" -> throw new ProblemException(502, "Bad Gateway",
-                        "the generation failed: " + data.path("detail").asText(), null);
-                case "done" -> {
-                    return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
-                            List.of(new OpenAi.Choice(0, new OpenAi.Message("assistant", text.toString()), finishReason(data))),
-                            usage(data), new OpenAi.Cna(versions(data), null));
-                }
-                default -> { } // circuit swaps: the final versions come with done
-            }
+        for (UpstreamEvent upstream : events) {
+            StreamEvent event = read(upstream);
+            if (event instanceof StreamEvent.Token token && token.text() != null) {
+                text.append(token.text());
+            } else if (event instanceof StreamEvent.Error error) {
+                throw new ProblemException(ProblemType.BAD_GATEWAY, "the generation failed: " + error.detail());
+            } else if (event instanceof StreamEvent.Done done) {
+                return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
+                        List.of(new OpenAi.Choice(0, new OpenAi.Message("assistant", text.toString()), finishReason(done))),
+                        usage(done), new OpenAi.Cna(versions(done.circuits()), null));
+            } // circuit swaps: the final versions come with done
         }
-        throw new ProblemException(502, "Bad Gateway", "steering-service ended the stream without done", null);
+        throw new ProblemException(ProblemType.BAD_GATEWAY, "steering-service ended the stream without done");
     }
 
     private OpenAi.Chunk chunk(OpenAi.Delta delta, String finishReason, OpenAi.Cna cna) {
@@ -87,17 +81,17 @@ final class CompletionTranslator {
     }
 
     /** OpenAI knows stop and length; cancelled never reaches a client (it is what a gone client causes). */
-    private static String finishReason(JsonNode done) {
-        return "length".equals(done.path("finish_reason").asText()) ? "length" : "stop";
+    private static String finishReason(StreamEvent.Done done) {
+        return StreamEvent.Done.LENGTH.equals(done.finishReason()) ? "length" : "stop";
     }
 
-    private static OpenAi.Usage usage(JsonNode done) {
-        JsonNode u = done.path("usage");
-        return new OpenAi.Usage(u.path("prompt_tokens").asInt(), u.path("completion_tokens").asInt(), u.path("total_tokens").asInt());
+    private static OpenAi.Usage usage(StreamEvent.Done done) {
+        StreamEvent.Usage u = done.usage();
+        return u == null ? new OpenAi.Usage(0, 0, 0) : new OpenAi.Usage(u.promptTokens(), u.completionTokens(), u.totalTokens());
     }
 
-    private Map<String, Long> versions(JsonNode data) {
-        return data.hasNonNull("circuits") ? json.convertValue(data.get("circuits"), VERSIONS) : Map.of();
+    private static Map<String, Long> versions(Map<String, Long> circuits) {
+        return circuits == null ? Map.of() : circuits;
     }
 
     private String frame(Object value) {
@@ -108,11 +102,17 @@ final class CompletionTranslator {
         }
     }
 
-    private JsonNode read(UpstreamEvent event) {
+    /** The event's record, or null for an event name this gateway does not know. */
+    private StreamEvent read(UpstreamEvent event) {
+        Class<? extends StreamEvent> type = StreamEvent.TYPES.get(event.name());
+        if (type == null) {
+            return null;
+        }
         try {
-            return json.readTree(event.data());
+            return json.readValue(event.data(), type);
         } catch (JsonProcessingException e) {
-            throw new ProblemException(502, "Bad Gateway", "steering-service sent an event that is not JSON", null);
+            throw new ProblemException(ProblemType.BAD_GATEWAY, "steering-service sent a " + event.name()
+                    + " event that is not its JSON");
         }
     }
 }

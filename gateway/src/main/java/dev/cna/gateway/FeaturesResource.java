@@ -2,6 +2,7 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cna.api.ProblemType;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -58,12 +59,12 @@ public class FeaturesResource {
         } catch (WebApplicationException e) {
             int status = e.getResponse().getStatus();
             if (status == 404) {
-                throw new ProblemException(404, "Not Found", "attribution-service has no feature " + name, null);
+                throw new ProblemException(ProblemType.NOT_FOUND, "attribution-service has no feature " + name);
             }
-            throw new ProblemException(502, "Bad Gateway", "attribution-service answered " + status, null);
+            throw new ProblemException(ProblemType.BAD_GATEWAY, "attribution-service answered " + status);
         } catch (ProcessingException e) { // connection refused, timeout, unreadable answer
             Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new ProblemException(503, "Service Unavailable", "attribution-service is unreachable ("
+            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "attribution-service is unreachable ("
                     + cause.getClass().getSimpleName() + ")", UPSTREAM_RETRY);
         }
     }

@@ -1,6 +1,8 @@
 package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
@@ -15,6 +17,7 @@ public class JsonExceptionMapper implements ExceptionMapper<JsonProcessingExcept
 
     @Override
     public Response toResponse(JsonProcessingException e) {
-        return Problem.of(400, "Invalid JSON", e.getOriginalMessage(), uri.getPath()).response().build();
+        return ProblemExceptionMapper.response(Problem.of(ProblemType.INVALID_JSON, e.getOriginalMessage()).at(uri.getPath()))
+                .build();
     }
 }

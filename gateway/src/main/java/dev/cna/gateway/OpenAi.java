@@ -2,7 +2,7 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.cna.api.StreamEvent;
 
 import java.util.List;
 import java.util.Map;
@@ -36,10 +36,10 @@ public final class OpenAi {
 
     /**
      * The steering extension: the circuit versions a chunk was generated under ({@code circuits}, name to
-     * version), or a swap ({@code circuit}: steering-service's {@code {index, circuit, from, to}}).
+     * version), or a swap ({@code circuit}: steering-service's {@code circuit} event, {@code {index, circuit, from, to}}).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Cna(Map<String, Long> circuits, JsonNode circuit) {}
+    public record Cna(Map<String, Long> circuits, StreamEvent.CircuitSwap circuit) {}
 
     public record Model(String id, String object, long created, @JsonProperty("owned_by") String ownedBy) {}
 

@@ -2,6 +2,9 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.ProblemType;
+import dev.cna.api.PromptPairEvent;
+import dev.cna.api.Topics;
 import io.quarkus.logging.Log;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,13 +23,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 /**
- * Produces prompt-pair events to {@value #TOPIC}, keyed by feature, and waits for the acknowledgement (acks=all,
+ * Produces prompt-pair events to {@value Topics#PROMPT_PAIRS}, keyed by feature, and waits for the acknowledgement (acks=all,
  * idempotent). A plain KafkaProducer, as attribution-service uses: the answer needs the partition and offset.
  */
 @ApplicationScoped
 public class PairsProducer {
-    public static final String TOPIC = "cna.prompt-pairs";
-
     private final ObjectMapper json;
     private final KafkaProducer<String, String> producer;
     private final GatewayConfig config;
@@ -53,15 +54,15 @@ public class PairsProducer {
         List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
         try {
             for (PromptPairEvent event : events) {
-                acks.add(producer.send(new ProducerRecord<>(TOPIC, feature, json.writeValueAsString(event))));
+                acks.add(producer.send(new ProducerRecord<>(Topics.PROMPT_PAIRS, feature, json.writeValueAsString(event))));
             }
             RecordMetadata first = acks.get(0).get();
             for (Future<RecordMetadata> ack : acks) {
                 ack.get();
             }
-            Log.infof("produced %d events for feature %s at %s-%d@%d", events.size(), feature, TOPIC, first.partition(),
+            Log.infof("produced %d events for feature %s at %s-%d@%d", events.size(), feature, Topics.PROMPT_PAIRS, first.partition(),
                     first.offset());
-            return new Ingested(events.stream().map(PromptPairEvent::id).toList(), feature, TOPIC, first.partition(),
+            return new Ingested(events.stream().map(PromptPairEvent::id).toList(), feature, Topics.PROMPT_PAIRS, first.partition(),
                     first.offset());
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write an event as JSON", e);
@@ -84,7 +85,7 @@ public class PairsProducer {
     }
 
     private ProblemException unavailable(String detail) {
-        return new ProblemException(503, "Service Unavailable", detail, config.kafkaTimeout());
+        return new ProblemException(ProblemType.SERVICE_UNAVAILABLE, detail, config.kafkaTimeout());
     }
 
     private static boolean acknowledged(Future<RecordMetadata> ack) {

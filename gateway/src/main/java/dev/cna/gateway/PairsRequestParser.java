@@ -3,6 +3,7 @@ package dev.cna.gateway;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.PromptPairEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Instant;
@@ -92,7 +93,7 @@ public class PairsRequestParser {
         JsonNode type = node.path("type");
         String id = UUID.randomUUID().toString();
         if (type.isMissingNode() || "pairs".equals(type.textValue())) {
-            return new PromptPairEvent(PromptPairEvent.SCHEMA, id, "pairs", feature, prompts(node, "positive"),
+            return new PromptPairEvent(PromptPairEvent.SCHEMA, id, PromptPairEvent.Type.PAIRS, feature, prompts(node, "positive"),
                     prompts(node, "negative"), chatTemplate(node), options(node.get("options")), producedAt);
         }
         if (!"reset".equals(type.textValue())) {
@@ -103,7 +104,8 @@ public class PairsRequestParser {
                 throw ProblemException.invalid("a reset takes no " + field);
             }
         }
-        return new PromptPairEvent(PromptPairEvent.SCHEMA, id, "reset", feature, null, null, null, null, producedAt);
+        return new PromptPairEvent(PromptPairEvent.SCHEMA, id, PromptPairEvent.Type.RESET, feature, null, null, null, null,
+                producedAt);
     }
 
     private List<String> prompts(JsonNode node, String field) {

@@ -1,5 +1,7 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.RouteConstants;
 import io.vertx.core.http.HttpHeaders;
@@ -30,10 +32,10 @@ public class PayloadTooLargeHandler {
             ctx.next(); // no or malformed length: Quarkus and Vert.x deal with it
             return;
         }
-        Problem problem = Problem.of(413, "Request Entity Too Large", "the body has " + length + " bytes; at most "
-                + maxBodySize.asLongValue() + " (quarkus.http.limits.max-body-size)", ctx.request().path());
+        Problem problem = Problem.of(ProblemType.REQUEST_ENTITY_TOO_LARGE, "the body has " + length + " bytes; at most "
+                + maxBodySize.asLongValue() + " (quarkus.http.limits.max-body-size)").at(ctx.request().path());
         ctx.response()
-                .setStatusCode(413)
+                .setStatusCode(problem.status())
                 .putHeader(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE)
                 .putHeader(HttpHeaders.CONNECTION, "close") // the unread body must not be taken as the next request
                 .end(Json.encode(problem));

@@ -1,35 +1,40 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
+
 import java.time.Duration;
 
 /**
- * An error the gateway itself detects (validation, auth, rate limit, upstream down), already shaped as a
- * problem; {@link ProblemExceptionMapper} adds the request path.
+ * An error the gateway answers with a {@link Problem}: one it detects itself (validation, auth, rate limit, upstream
+ * down) or one steering-service answered; {@link ProblemExceptionMapper} adds the request path.
  *
  * @param retryAfter null, or the Retry-After the client should honour (429, 503)
  */
 public class ProblemException extends RuntimeException {
-    private final int status;
-    private final String title;
+    private final Problem problem;
     private final Duration retryAfter;
 
-    public ProblemException(int status, String title, String detail, Duration retryAfter) {
-        super(detail, null, false, false); // expected errors: no stack trace
-        this.status = status;
-        this.title = title;
+    public ProblemException(Problem problem, Duration retryAfter) {
+        super(problem.detail(), null, false, false); // expected errors: no stack trace
+        this.problem = problem;
         this.retryAfter = retryAfter;
     }
 
+    public ProblemException(ProblemType type, String detail, Duration retryAfter) {
+        this(Problem.of(type, detail), retryAfter);
+    }
+
+    public ProblemException(ProblemType type, String detail) {
+        this(type, detail, null);
+    }
+
     public static ProblemException invalid(String detail) {
-        return new ProblemException(400, "Invalid Request", detail, null);
+        return new ProblemException(ProblemType.INVALID_REQUEST, detail);
     }
 
-    public int status() {
-        return status;
-    }
-
-    public String title() {
-        return title;
+    public Problem problem() {
+        return problem;
     }
 
     public Duration retryAfter() {

@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Problem;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
@@ -8,8 +9,8 @@ import jakarta.ws.rs.ext.ExceptionMapper;
 import jakarta.ws.rs.ext.Provider;
 
 /**
- * The gateway's own errors, with Retry-After (whole seconds, at least 1) where the client should wait and the
- * challenge HTTP requires on a 401.
+ * The gateway's problems, at the request path, with Retry-After (whole seconds, at least 1) where the client should
+ * wait and the challenge HTTP requires on a 401.
  */
 @Provider
 public class ProblemExceptionMapper implements ExceptionMapper<ProblemException> {
@@ -18,14 +19,19 @@ public class ProblemExceptionMapper implements ExceptionMapper<ProblemException>
 
     @Override
     public Response toResponse(ProblemException e) {
-        Response.ResponseBuilder r = Problem.of(e.status(), e.title(), e.getMessage(), uri.getPath()).response();
+        Response.ResponseBuilder r = response(e.problem().at(uri.getPath()));
         if (e.retryAfter() != null) {
             long seconds = Math.max(1, (e.retryAfter().toMillis() + 999) / 1000);
             r.header(HttpHeaders.RETRY_AFTER, seconds);
         }
-        if (e.status() == 401) {
+        if (e.problem().status() == 401) {
             r.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"cna\"");
         }
         return r.build();
+    }
+
+    /** The response that carries a problem. */
+    static Response.ResponseBuilder response(Problem problem) {
+        return Response.status(problem.status()).type(Problem.MEDIA_TYPE).entity(problem);
     }
 }

@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.ProblemType;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.time.Duration;
@@ -25,7 +26,7 @@ public class RateLimiter {
         long wait = buckets.computeIfAbsent(caller.id(), id -> new TokenBucket(limit.requestsPerSecond(), limit.burst(), now))
                 .take(now);
         if (wait > 0) {
-            throw new ProblemException(429, "Too Many Requests", "rate limit of this API key: "
+            throw new ProblemException(ProblemType.TOO_MANY_REQUESTS, "rate limit of this API key: "
                     + limit.requestsPerSecond() + " requests/s, burst " + limit.burst(), Duration.ofNanos(wait));
         }
     }

@@ -1,7 +1,10 @@
 package dev.cna.gateway;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
+import dev.cna.api.StreamEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpClientOptions;
@@ -26,7 +29,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * steering-service over HTTP (Vert.x client, non-blocking). Streams are read line by line as the client asks
  * for events, so a slow client slows the upstream socket instead of filling memory; cancelling a stream closes
- * its connection, which cancels the generation upstream. Answers other than 200 become the gateway's problems.
+ * its connection, which cancels the generation upstream. Answers other than 200 become problems, steering-service's
+ * own passed on with their type.
  */
 @ApplicationScoped
 public class SteeringClient {
@@ -80,13 +84,18 @@ public class SteeringClient {
         });
     }
 
-    private static UpstreamEvent lost(Throwable e) {
-        return new UpstreamEvent("error", "{\"title\":\"steering-service lost\",\"detail\":\"the connection to "
-                + "steering-service closed mid-stream (" + e.getClass().getSimpleName() + ")\"}");
+    private UpstreamEvent lost(Throwable e) {
+        StreamEvent.Error error = new StreamEvent.Error("steering-service lost",
+                "the connection to steering-service closed mid-stream (" + e.getClass().getSimpleName() + ")");
+        try {
+            return new UpstreamEvent(error.name(), json.writeValueAsString(error));
+        } catch (JsonProcessingException x) {
+            throw new IllegalStateException("stream events always serialize", x);
+        }
     }
 
     private static ProblemException unreachable(Throwable e) {
-        return new ProblemException(503, "Service Unavailable",
+        return new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
                 "steering-service is unreachable (" + e.getClass().getSimpleName() + ")", UNREACHABLE_RETRY);
     }
 
@@ -122,29 +131,36 @@ public class SteeringClient {
     }
 
     /**
-     * steering-service's problem as the gateway's: same status and detail for what the client can act on (4xx,
-     * 503 with its Retry-After), 502 for anything else.
+     * steering-service's answer as the gateway's problem. What the client can act on (4xx, 503) keeps its problem
+     * (type, title, detail; e.g. {@code urn:cna:problem:queue-full}, not a generic 429) and its Retry-After; a body that
+     * is no problem of this platform gets the type of its status. Anything else is 502.
      */
     private ProblemException problem(HttpClientResponse response, String body) {
         int status = response.statusCode();
-        String detail = detail(body);
-        if (status == 400) {
-            return ProblemException.invalid(detail == null ? "steering-service refused the request" : detail);
+        if (!((status >= 400 && status < 500) || status == 503)) {
+            return new ProblemException(ProblemType.BAD_GATEWAY, "steering-service answered " + status);
         }
-        if ((status >= 400 && status < 500) || status == 503) {
+        Duration retryAfter = retryAfter(response.getHeader(HttpHeaders.RETRY_AFTER.toString()));
+        Problem upstream = read(body);
+        if (upstream != null && upstream.type() != null && upstream.type().startsWith(Problem.TYPE_PREFIX)) {
             Response.Status known = Response.Status.fromStatusCode(status);
-            return new ProblemException(status, known == null ? "Error" : known.getReasonPhrase(),
-                    detail == null ? "steering-service answered " + status : detail,
-                    retryAfter(response.getHeader(HttpHeaders.RETRY_AFTER.toString())));
+            String title = upstream.title() != null ? upstream.title() : known != null ? known.getReasonPhrase() : "HTTP " + status;
+            return new ProblemException(new Problem(upstream.type(), title, status, upstream.detail(), null), retryAfter);
         }
-        return new ProblemException(502, "Bad Gateway", "steering-service answered " + status, null);
+        String detail = upstream != null && upstream.detail() != null ? upstream.detail() : "steering-service answered " + status;
+        if (status == 400) {
+            return ProblemException.invalid(detail);
+        }
+        Response.Status known = Response.Status.fromStatusCode(status);
+        String title = known == null ? "HTTP " + status : known.getReasonPhrase();
+        return new ProblemException(Problem.of(status, Problem.slugOf(title), title, detail), retryAfter);
     }
 
-    private String detail(String body) {
+    /** The problem in an error body, or null when the body is not one. */
+    private Problem read(String body) {
         try {
-            JsonNode problem = json.readTree(body);
-            return problem.hasNonNull("detail") ? problem.get("detail").asText() : null;
-        } catch (IOException e) {
+            return json.readValue(body, Problem.class);
+        } catch (IOException | RuntimeException e) {
             return null;
         }
     }

@@ -1,5 +1,7 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import io.quarkus.logging.Log;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
@@ -16,7 +18,7 @@ public class UnexpectedExceptionMapper implements ExceptionMapper<Exception> {
     @Override
     public Response toResponse(Exception e) {
         Log.errorf(e, "unexpected error on %s", uri.getPath());
-        return Problem.of(500, "Internal Server Error", "unexpected error; see the gateway log", uri.getPath())
-                .response().build();
+        return ProblemExceptionMapper.response(Problem.of(ProblemType.INTERNAL_SERVER_ERROR,
+                "unexpected error; see the gateway log").at(uri.getPath())).build();
     }
 }

@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Problem;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.Response;
@@ -20,8 +21,9 @@ public class WebApplicationExceptionMapper implements ExceptionMapper<WebApplica
     public Response toResponse(WebApplicationException e) {
         Response original = e.getResponse();
         Response.StatusType status = original.getStatusInfo();
-        Response.ResponseBuilder r = Problem.of(status.getStatusCode(), status.getReasonPhrase(), e.getMessage(), uri.getPath())
-                .response();
+        Problem problem = Problem.of(status.getStatusCode(), Problem.slugOf(status.getReasonPhrase()), status.getReasonPhrase(),
+                e.getMessage());
+        Response.ResponseBuilder r = ProblemExceptionMapper.response(problem.at(uri.getPath()));
         original.getHeaders().forEach((name, values) -> {
             if (!name.equalsIgnoreCase("Content-Type")) {
                 values.forEach(v -> r.header(name, v));

@@ -1,5 +1,6 @@
 package dev.cna.gateway;
 
+import dev.cna.api.Topics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,7 +25,7 @@ final class EventRecords {
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
-            TopicPartition tp = new TopicPartition(PairsProducer.TOPIC, partition);
+            TopicPartition tp = new TopicPartition(Topics.PROMPT_PAIRS, partition);
             consumer.assign(List.of(tp));
             consumer.seek(tp, offset);
             List<ConsumerRecord<String, String>> out = new ArrayList<>();

@@ -35,7 +35,7 @@ class LongPromptStackTest {
         int promptTokens = Platform.JSON.readTree(done.data()).get("usage").get("prompt_tokens").asInt();
         assertTrue(promptTokens >= 7900, "prompt tokens " + promptTokens);
 
-        long pid = ConfigProvider.getConfig().getValue("cna.steering.pid", Long.class);
+        long pid = ConfigProvider.getConfig().getValue("cna.stack.steering-pid", Long.class);
         long budget = Platform.steeringStatus().getLong("memory.budgetMiB") << 20;
         long peak = statusKib(pid, "VmHWM:") * 1024;
         // README: resident memory stays under weights (0.55 GB f32 for the default model) + budget + 0.8 GB of JVM and runtime.

@@ -7,7 +7,10 @@ import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 
-/** The assertion every error answer must pass: an RFC 9457 body with the status, the type and the path. */
+/**
+ * The assertion every error answer must pass: an RFC 9457 body with the status, the type ({@code urn:cna:problem:SLUG},
+ * written out here so that the wire value is pinned, not cna-api's constant) and the path.
+ */
 final class Problems {
     private Problems() {}
 
@@ -16,7 +19,7 @@ final class Problems {
                 .statusCode(status)
                 .contentType(startsWith("application/problem+json"))
                 .body("status", equalTo(status))
-                .body("type", equalTo("https://cna.dev/problems/" + typeSlug))
+                .body("type", equalTo("urn:cna:problem:" + typeSlug))
                 .body("title", org.hamcrest.Matchers.not(org.hamcrest.Matchers.emptyOrNullString()))
                 .body("instance", endsWith(path))
                 .body("detail", containsString(detailPart));

@@ -68,7 +68,7 @@ class SteeringApiTest {
         String full = given().auth().oauth2(CHAT_KEY).get("/api/circuits/" + name).then().statusCode(200)
                 .contentType(ContentType.JSON).extract().asString();
         assertEquals(JSON.readTree(circuit), JSON.readTree(full));
-        assertProblem(given().auth().oauth2(CHAT_KEY).get("/api/circuits/no-such-circuit"), 404, "not-found",
+        assertProblem(given().auth().oauth2(CHAT_KEY).get("/api/circuits/no-such-circuit"), 404, "unknown-circuit",
                 "/api/circuits/no-such-circuit", "circuit no-such-circuit is not in the registry");
         assertProblem(given().auth().oauth2(CHAT_KEY).get("/api/circuits/..bad"), 400, "invalid-request",
                 "/api/circuits/..bad", "must match");

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -26,16 +27,39 @@ import java.util.concurrent.TimeUnit;
  * quarkus-apps ({@code MODULE/target/quarkus-app}, built before the gateway in the reactor), loading the default
  * model from {@code ${CNA_HOME:-~/.cache/cna}/models} ({@code ./cna model pull}). Ready once both answer
  * {@code /q/health/ready} UP (up to 3 minutes). Gives the app {@code cna.steering.url}, {@code cna.attribution.url}
- * and {@code kafka.bootstrap.servers}; each service's output goes to {@code target/MODULE.log}.
+ * and {@code kafka.bootstrap.servers}, and the tests the services' process ids as {@code cna.stack.steering-pid} and
+ * {@code cna.stack.attribution-pid} (not under {@code cna.steering.}: the gateway's config mapping of that prefix
+ * refuses keys it does not know); each service's output goes to {@code target/MODULE.log}.
  *
  * <pre>
  * &#64;QuarkusTest
  * &#64;WithTestResource(SteeringStack.class)   // classes with the same resources share one stack
  * class MyTest { ... }
  * </pre>
+ *
+ * A test that needs steering-service configured otherwise uses a subclass (its own stack, so the classes on the
+ * default one keep sharing it): {@link #SteeringStack(Map, boolean)} gives steering-service's extra properties and
+ * whether attribution-service runs too.
  */
 public class SteeringStack implements QuarkusTestResourceLifecycleManager {
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+
+    private final Map<String, String> steeringProperties;
+    private final boolean withAttribution;
+
+    /** The default stack: steering-service as configured in its application.properties, and attribution-service. */
+    public SteeringStack() {
+        this(Map.of(), true);
+    }
+
+    /**
+     * @param steeringProperties system properties for steering-service, e.g. {@code cna.steering.max-batch}
+     * @param withAttribution    whether attribution-service runs too (its URL is then given to the gateway)
+     */
+    protected SteeringStack(Map<String, String> steeringProperties, boolean withAttribution) {
+        this.steeringProperties = Map.copyOf(steeringProperties);
+        this.withAttribution = withAttribution;
+    }
 
     /** One service as a child JVM; a test JVM that dies without stop() must not leave a 3 GB process behind. */
     private record Service(String module, Process process, Thread killOnExit, String url) {
@@ -111,16 +135,23 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
             kafka = DevKafka.startTemporary();
             PlatformTopics.create(kafka.bootstrapServers());
             String bootstrap = "kafka.bootstrap.servers=" + kafka.bootstrapServers();
-            Service steering = Service.start("steering-service", bootstrap);
+            List<String> steeringArgs = new ArrayList<>(List.of(bootstrap));
+            steeringProperties.forEach((key, value) -> steeringArgs.add(key + "=" + value));
+            Service steering = Service.start("steering-service", steeringArgs.toArray(String[]::new));
             services.add(steering);
-            Service attribution = Service.start("attribution-service", bootstrap, "cna.attribution.create-topics=false");
-            services.add(attribution);
-            steering.awaitReady();
-            attribution.awaitReady();
-            return Map.of("cna.steering.url", steering.url(), "cna.attribution.url", attribution.url(),
-                    "cna.steering.pid", Long.toString(steering.process().pid()),
-                    "cna.attribution.pid", Long.toString(attribution.process().pid()),
-                    "kafka.bootstrap.servers", kafka.bootstrapServers(), "quarkus.kafka.devservices.enabled", "false");
+            Map<String, String> config = new HashMap<>(Map.of("cna.steering.url", steering.url(),
+                    "cna.stack.steering-pid", Long.toString(steering.process().pid()),
+                    "kafka.bootstrap.servers", kafka.bootstrapServers(), "quarkus.kafka.devservices.enabled", "false"));
+            if (withAttribution) {
+                Service attribution = Service.start("attribution-service", bootstrap, "cna.attribution.create-topics=false");
+                services.add(attribution);
+                config.put("cna.attribution.url", attribution.url());
+                config.put("cna.stack.attribution-pid", Long.toString(attribution.process().pid()));
+            }
+            for (Service service : services) {
+                service.awaitReady();
+            }
+            return config;
         } catch (Exception e) {
             stop();
             throw new IllegalStateException("the platform stack did not start (" + e.getMessage() + "); see target/*.log", e);

@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.api.CircuitChange;
 import dev.cna.core.cna.CircuitJson;
 import dev.cna.core.cna.InvalidCircuitException;
 import dev.cna.core.model.ModelConfig;
@@ -43,15 +44,12 @@ public final class CircuitRegistry implements AutoCloseable {
     /** A circuit version in the registry and when its record was written to Kafka. */
     public record Entry(CompiledCircuit compiled, long publishedAtMillis) {}
 
-    /** A change of the registry: a new version, or a deletion (version null). */
-    public record Change(String name, Long version, long publishedAtMillis) {}
-
     private final String bootstrap;
     private final String topic;
     private final ModelConfig config;
     private final String fingerprint;
     private final Map<String, Entry> circuits = new ConcurrentHashMap<>();
-    private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<CircuitChange>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong invalid = new AtomicLong();
     private final Thread thread;
@@ -91,11 +89,11 @@ public final class CircuitRegistry implements AutoCloseable {
         return List.copyOf(circuits.values());
     }
 
-    public void addListener(Consumer<Change> listener) {
+    public void addListener(Consumer<CircuitChange> listener) {
         listeners.add(listener);
     }
 
-    public void removeListener(Consumer<Change> listener) {
+    public void removeListener(Consumer<CircuitChange> listener) {
         listeners.remove(listener);
     }
 
@@ -186,7 +184,7 @@ public final class CircuitRegistry implements AutoCloseable {
         if (r.value() == null) {
             if (circuits.remove(r.key()) != null) {
                 LOG.infof("circuit %s deleted (%s)", r.key(), where);
-                notify(new Change(r.key(), null, r.timestamp()));
+                notify(new CircuitChange(r.key(), null, r.timestamp()));
             }
             return;
         }
@@ -208,11 +206,11 @@ public final class CircuitRegistry implements AutoCloseable {
         }
         circuits.put(r.key(), new Entry(compiled, r.timestamp()));
         LOG.infof("circuit %s version %d (%d neurons) from %s", r.key(), compiled.version(), compiled.circuit().neurons().size(), where);
-        notify(new Change(r.key(), compiled.version(), r.timestamp()));
+        notify(new CircuitChange(r.key(), compiled.version(), r.timestamp()));
     }
 
-    private void notify(Change change) {
-        for (Consumer<Change> l : listeners) {
+    private void notify(CircuitChange change) {
+        for (Consumer<CircuitChange> l : listeners) {
             try {
                 l.accept(change);
             } catch (RuntimeException e) {

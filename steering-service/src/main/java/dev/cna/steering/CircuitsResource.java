@@ -1,5 +1,9 @@
 package dev.cna.steering;
 
+import dev.cna.api.CircuitChange;
+import dev.cna.api.CircuitSummary;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import dev.cna.core.cna.Circuit;
 import dev.cna.core.cna.CircuitJson;
 import io.smallrye.mutiny.Multi;
@@ -16,8 +20,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 /** The registry as this instance sees it: summaries, full definitions, and a stream of changes. */
@@ -33,28 +39,18 @@ public class CircuitsResource {
         this.heartbeat = heartbeat;
     }
 
-    /**
-     * @param neuronsPerLayer how many of the circuit's neurons sit in each layer (for pictures)
-     * @param publishedAt     when this version was written to Kafka
-     */
-    public record Summary(String name, long version, String method, int neurons, int[] neuronsPerLayer, String modelId,
-                          String createdAt, String publishedAt) {
-        static Summary of(CircuitRegistry.Entry e) {
-            Circuit c = e.compiled().circuit();
-            int[][] indices = e.compiled().indices();
-            int[] perLayer = new int[indices.length];
-            for (int l = 0; l < indices.length; l++) {
-                perLayer[l] = indices[l].length;
-            }
-            return new Summary(c.name(), c.version(), c.method().name().toLowerCase(), c.neurons().size(), perLayer,
-                    c.model().id(), c.createdAt(), Instant.ofEpochMilli(e.publishedAtMillis()).toString());
-        }
+    @GET
+    public List<CircuitSummary> list() {
+        Readiness.require(runtime);
+        return runtime.registry().all().stream().map(CircuitsResource::summary)
+                .sorted(Comparator.comparing(CircuitSummary::name)).toList();
     }
 
-    @GET
-    public List<Summary> list() {
-        Readiness.require(runtime);
-        return runtime.registry().all().stream().map(Summary::of).sorted(Comparator.comparing(Summary::name)).toList();
+    private static CircuitSummary summary(CircuitRegistry.Entry e) {
+        Circuit c = e.compiled().circuit();
+        List<Integer> perLayer = Arrays.stream(e.compiled().indices()).map(layer -> layer.length).toList();
+        return new CircuitSummary(c.name(), c.version(), c.method().name().toLowerCase(Locale.ROOT), c.neurons().size(),
+                perLayer, c.model().id(), c.createdAt(), Instant.ofEpochMilli(e.publishedAtMillis()).toString());
     }
 
     @GET
@@ -62,7 +58,7 @@ public class CircuitsResource {
     public String get(@PathParam("name") String name) {
         Readiness.require(runtime);
         return runtime.registry().get(name).map(e -> CircuitJson.write(e.compiled().circuit()))
-                .orElseThrow(() -> new ProblemException(Problem.of(404, "unknown-circuit", "Unknown circuit",
+                .orElseThrow(() -> new ProblemException(Problem.of(ProblemType.UNKNOWN_CIRCUIT,
                         "circuit " + name + " is not in the registry")));
     }
 
@@ -79,18 +75,18 @@ public class CircuitsResource {
         CircuitRegistry registry = runtime.registry();
         Multi<OutboundSseEvent> changes = Multi.createFrom().emitter((MultiEmitter<? super OutboundSseEvent> emitter) -> {
             emitter.emit(sse.newEventBuilder().comment("circuits").build());
-            Consumer<CircuitRegistry.Change> listener = change -> emitter.emit(event(sse, change));
+            Consumer<CircuitChange> listener = change -> emitter.emit(event(sse, change));
             registry.addListener(listener);
             emitter.onTermination(() -> registry.removeListener(listener));
             registry.all().forEach(e -> emitter.emit(event(sse,
-                    new CircuitRegistry.Change(e.compiled().name(), e.compiled().version(), e.publishedAtMillis()))));
+                    new CircuitChange(e.compiled().name(), e.compiled().version(), e.publishedAtMillis()))));
         });
         Multi<OutboundSseEvent> heartbeats = Multi.createFrom().ticks().every(heartbeat)
                 .map(tick -> sse.newEventBuilder().comment("heartbeat").build());
         return Multi.createBy().merging().streams(changes, heartbeats);
     }
 
-    private static OutboundSseEvent event(Sse sse, CircuitRegistry.Change change) {
-        return sse.newEventBuilder().name("circuit").mediaType(MediaType.APPLICATION_JSON_TYPE).data(CircuitRegistry.Change.class, change).build();
+    private static OutboundSseEvent event(Sse sse, CircuitChange change) {
+        return sse.newEventBuilder().name(CircuitChange.EVENT).mediaType(MediaType.APPLICATION_JSON_TYPE).data(CircuitChange.class, change).build();
     }
 }

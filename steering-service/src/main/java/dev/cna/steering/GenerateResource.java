@@ -2,6 +2,10 @@ package dev.cna.steering;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.GenerateRequest;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
+import dev.cna.api.StreamEvent;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.tokenizer.Tokenizer;
@@ -17,6 +21,8 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.util.List;
 
 /**
  * POST /generate: validates the request, queues it (429 when the queue is full) and streams its events as
@@ -44,7 +50,7 @@ public class GenerateResource {
             throw ProblemException.badRequest("the body must be a JSON object");
         }
         Readiness.require(runtime);
-        SamplingParams params = request.validate(maxTokensLimit);
+        SamplingParams params = GenerateRequests.validate(request, maxTokensLimit);
         LoadedModel model = runtime.model();
         int[] prompt = tokens(request, model.tokenizer());
         int context = model.config().contextLength();
@@ -56,31 +62,32 @@ public class GenerateResource {
             throw ProblemException.badRequest("the prompt (" + prompt.length + " tokens) plus max_tokens (" + params.maxTokens()
                     + ") exceed the " + perRequest + " tokens per request that this service's memory budget holds");
         }
-        GenerationJob.Mode mode = request.mode();
+        GenerationJob.Mode mode = GenerateRequests.mode(request);
+        List<GenerationJob.Steering> circuits = GenerateRequests.circuits(request);
         if (mode == GenerationJob.Mode.PINNED) {
-            for (GenerationJob.Steering s : request.circuits()) {
+            for (GenerationJob.Steering s : circuits) {
                 if (runtime.registry().get(s.circuit()).isEmpty()) {
-                    throw new ProblemException(Problem.of(404, "unknown-circuit", "Unknown circuit",
+                    throw new ProblemException(Problem.of(ProblemType.UNKNOWN_CIRCUIT,
                             "circuit " + s.circuit() + " is not in the registry; pinned steering needs circuits that exist"));
                 }
             }
         }
         UnicastProcessor<StreamEvent> events = UnicastProcessor.create();
-        GenerationJob job = new GenerationJob(prompt, params, request.circuits(), mode, runtime.registry(),
+        GenerationJob job = new GenerationJob(prompt, params, circuits, mode, runtime.registry(),
                 model.config().layers(), new GenerationJob.Sink() {
                     @Override public void send(StreamEvent e) { events.onNext(e); }
                     @Override public void end() { events.onComplete(); }
                 }, runtime::recordSwapLatency);
         if (!runtime.scheduler().offer(job)) {
             Scheduler.Status s = runtime.scheduler().status();
-            throw new ProblemException(Problem.of(429, "queue-full", "Too many requests",
+            throw new ProblemException(Problem.of(ProblemType.QUEUE_FULL,
                     "all " + s.maxBatch() + " rows are busy and " + s.queueCapacity() + " requests are waiting; retry shortly"), 1);
         }
         return events.onCancellation().invoke(job::cancel).map(e -> sse.newEvent(e.name(), write(e)));
     }
 
     private static int[] tokens(GenerateRequest request, Tokenizer tokenizer) {
-        String text = request.prompt() != null ? request.prompt() : tokenizer.formatChat(request.messages(), true);
+        String text = request.prompt() != null ? request.prompt() : tokenizer.formatChat(GenerateRequests.messages(request), true);
         return tokenizer.encodePrompt(text);
     }
 

@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.api.StreamEvent;
 import dev.cna.core.generate.ContinuousBatch;
 import dev.cna.core.generate.Generation;
 import dev.cna.core.generate.SamplingParams;
@@ -9,6 +10,7 @@ import dev.cna.core.steer.SteeringPlan;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongConsumer;
@@ -153,7 +155,7 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
     public void onFinish(Generation g) {
         int completion = g.tokens().length;
         double queueMs = ((startedNanos == 0 ? System.nanoTime() : startedNanos) - enqueuedNanos) / 1e6;
-        sink.send(new StreamEvent.Done(g.finishReason().name().toLowerCase(),
+        sink.send(new StreamEvent.Done(g.finishReason().name().toLowerCase(Locale.ROOT),
                 new StreamEvent.Usage(g.promptTokens(), completion, g.promptTokens() + completion),
                 new StreamEvent.Timings(queueMs, g.prefillNanos() / 1e6, g.decodeNanos() / 1e6, g.decodeTokensPerSecond()),
                 versions));

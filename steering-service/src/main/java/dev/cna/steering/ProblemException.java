@@ -1,6 +1,9 @@
 package dev.cna.steering;
 
-/** An error that becomes a problem answer as it is. */
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
+
+/** An error that becomes a problem answer ({@link Problem}) as it is, with Retry-After where the client should wait. */
 public final class ProblemException extends RuntimeException {
     private final Problem problem;
     private final Integer retryAfterSeconds;
@@ -16,7 +19,7 @@ public final class ProblemException extends RuntimeException {
     }
 
     public static ProblemException badRequest(String detail) {
-        return new ProblemException(Problem.of(400, "invalid-request", "Invalid request", detail));
+        return new ProblemException(Problem.of(ProblemType.INVALID_REQUEST, detail));
     }
 
     public Problem problem() {

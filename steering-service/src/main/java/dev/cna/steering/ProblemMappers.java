@@ -2,6 +2,8 @@ package dev.cna.steering;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
@@ -11,7 +13,7 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response problem(ProblemException e) {
-        Response.ResponseBuilder b = e.problem().response();
+        Response.ResponseBuilder b = response(e.problem());
         if (e.retryAfterSeconds() != null) {
             b.header("Retry-After", e.retryAfterSeconds());
         }
@@ -23,9 +25,8 @@ public class ProblemMappers {
         int status = e.getResponse().getStatus();
         Response.Status known = Response.Status.fromStatusCode(status);
         String title = known != null ? known.getReasonPhrase() : "HTTP " + status;
-        String slug = title.toLowerCase().replaceAll("[^a-z0-9]+", "-");
         String detail = status == 400 ? "the body is not valid JSON for this endpoint: " + rootMessage(e) : e.getMessage();
-        return Problem.of(status, slug, title, detail).response().build();
+        return response(Problem.of(status, Problem.slugOf(title), title, detail)).build();
     }
 
     /**
@@ -34,8 +35,12 @@ public class ProblemMappers {
      */
     @ServerExceptionMapper({MismatchedInputException.class, JsonProcessingException.class})
     public Response json(JsonProcessingException e) {
-        return Problem.of(400, "bad-request", "Bad Request", "the body is not valid JSON for this endpoint: " + rootMessage(e))
-                .response().build();
+        return response(Problem.of(ProblemType.BAD_REQUEST, "the body is not valid JSON for this endpoint: " + rootMessage(e)))
+                .build();
+    }
+
+    static Response.ResponseBuilder response(Problem problem) {
+        return Response.status(problem.status()).type(Problem.MEDIA_TYPE).entity(problem);
     }
 
     private static String rootMessage(Throwable t) {

@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.api.Topics;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MemoryBudget;
@@ -33,7 +34,7 @@ public class SteeringRuntime {
     Optional<Integer> threads;
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
-    @ConfigProperty(name = "cna.steering.circuits-topic", defaultValue = "cna.circuits")
+    @ConfigProperty(name = "cna.steering.circuits-topic", defaultValue = Topics.CIRCUITS)
     String circuitsTopic;
     @ConfigProperty(name = "cna.steering.max-batch", defaultValue = "16")
     int maxBatch;

@@ -1,5 +1,7 @@
 package dev.cna.steering;
 
+import dev.cna.api.StreamEvent;
+import dev.cna.api.Topics;
 import dev.cna.core.cna.CircuitJson;
 import dev.cna.core.cna.TestCircuits;
 import dev.cna.core.generate.ReferenceDecoding;
@@ -46,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * waits inside the stream's sink, so "the middle" is an exact token.
  */
 class HotSwapOnSyntheticModelTest {
-    private static final String TOPIC = "cna.circuits";
+    private static final String TOPIC = Topics.CIRCUITS;
     @TempDir
     static Path dir;
     private static DevKafka kafka;

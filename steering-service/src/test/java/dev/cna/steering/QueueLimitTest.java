@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.api.Problem;
 import dev.cna.devstack.DevKafkaTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

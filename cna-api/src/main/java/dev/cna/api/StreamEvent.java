@@ -9,10 +9,11 @@ import java.util.Map;
 
 /**
  * What a generation stream ({@code POST /generate}, steering-service/README.md) carries: each record is the data of
- * one server-sent event, named by {@link #name()}: {@code token}s and {@code circuit} swaps, then {@code done} or
- * {@code error}. Unknown fields are ignored on reading, so a newer steering-service does not break an older reader.
+ * one server-sent event, named by {@link #name()}: {@code prefill} progress while a long prompt is prefilled in
+ * chunks, {@code token}s and {@code circuit} swaps, then {@code done} or {@code error}. Unknown fields are ignored on reading, so a newer steering-service does not break an older reader.
  */
 public sealed interface StreamEvent {
+    String PREFILL = "prefill";
     String TOKEN = "token";
     String CIRCUIT = "circuit";
     String DONE = "done";
@@ -20,11 +21,26 @@ public sealed interface StreamEvent {
 
     /** The record type of each event name, for readers of the stream. */
     Map<String, Class<? extends StreamEvent>> TYPES =
-            Map.of(TOKEN, Token.class, CIRCUIT, CircuitSwap.class, DONE, Done.class, ERROR, Error.class);
+            Map.of(PREFILL, Prefill.class, TOKEN, Token.class, CIRCUIT, CircuitSwap.class, DONE, Done.class, ERROR, Error.class);
 
     /** The SSE event name. */
     @JsonIgnore
     String name();
+
+    /**
+     * Progress of a prompt that takes more than one prefill chunk, after each chunk: the first token follows when
+     * done reaches total. Also keeps idle-timeout proxies from closing a stream whose prompt is long.
+     *
+     * @param done  prompt positions prefilled so far (left padding of a shared batch included)
+     * @param total prompt positions to prefill
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Prefill(int done, int total) implements StreamEvent {
+        @Override
+        public String name() {
+            return PREFILL;
+        }
+    }
 
     /**
      * A piece of the reply.

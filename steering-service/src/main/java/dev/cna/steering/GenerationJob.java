@@ -137,6 +137,11 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
     }
 
     @Override
+    public void onPrefill(int done, int total) {
+        sink.send(new StreamEvent.Prefill(done, total));
+    }
+
+    @Override
     public boolean onToken(int token, String text) {
         if (token < 0) {
             sink.send(new StreamEvent.Token(Math.max(0, generated - 1), null, text, versions));

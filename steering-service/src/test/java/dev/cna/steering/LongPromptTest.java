@@ -69,6 +69,9 @@ class LongPromptTest {
         }
         int tokens = promptTokens(events);
         assertTrue(tokens >= 7900 && tokens <= 8100, "prompt tokens " + tokens);
+        List<SseStream.Event> progress = events.stream().filter(e -> e.name().equals("prefill")).toList();
+        assertEquals((tokens + 255) / 256, progress.size(), "one prefill event per chunk of 256");
+        assertEquals(tokens, progress.get(progress.size() - 1).data().get("done").asInt());
         long grew = peak.get() - before;
         System.out.printf("8,000-token prompt: RSS %.2f GiB before, peak %.2f GiB (+%.2f GiB; budget %.2f GiB)%n",
                 before / (double) GIB, peak.get() / (double) GIB, grew / (double) GIB, budget / (double) GIB);

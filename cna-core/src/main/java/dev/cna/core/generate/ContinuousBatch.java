@@ -34,6 +34,11 @@ public final class ContinuousBatch implements AutoCloseable {
         /** The steering of this row's next forward pass; return the same instance while nothing changes. */
         SteeringPlan steering();
 
+        /**
+         * After each chunk of a prompt that needs more than one: how many of its (padded) positions are prefilled.
+         */
+        default void onPrefill(int done, int total) {}
+
         /** Checked before every step and every prefill chunk: a cancelled row leaves without computing more. */
         boolean cancelled();
 
@@ -234,6 +239,9 @@ public final class ContinuousBatch implements AutoCloseable {
             int before = j.prefill.remaining();
             logits = j.prefill.advance(model.prefillChunk(), j.hook);
             prefilledPositions += (long) (before - j.prefill.remaining()) * j.sequences.size();
+            if (logits == null || j.prefill.width() > before) { // more than one chunk in all
+                j.sequences.forEach(s -> s.onPrefill(j.prefill.width() - j.prefill.remaining(), j.prefill.width()));
+            }
         } catch (RuntimeException e) {
             joining.poll();
             j.close();

@@ -27,6 +27,11 @@ public final class Prefill {
         return cache;
     }
 
+    /** Columns of the padded prompts: the longest prompt's tokens. */
+    public int width() {
+        return width;
+    }
+
     /** Columns (positions of the padded prompts) not yet run. */
     public int remaining() {
         return width - done;

@@ -1,10 +1,10 @@
 package dev.cna.attribution;
 
-import dev.cna.api.PromptPairEvent;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.cna.core.cna.Circuit;
+import dev.cna.api.PromptPairEvent;
+import dev.cna.core.circuit.Circuit;
 
 import java.util.ArrayList;
 import java.util.Iterator;

@@ -1,8 +1,8 @@
 package dev.cna.attribution;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.ContrastiveAccumulator;
-import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.attribution.ContrastiveAccumulator;
+import dev.cna.core.attribution.SelectionOptions;
+import dev.cna.core.circuit.Circuit;
 
 import java.util.HashSet;
 import java.util.Set;

@@ -1,7 +1,7 @@
 package dev.cna.attribution;
 
-import dev.cna.core.cna.ActivationCollector;
-import dev.cna.core.cna.ContrastiveAttribution;
+import dev.cna.core.attribution.ActivationCollector;
+import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MemoryBudget;

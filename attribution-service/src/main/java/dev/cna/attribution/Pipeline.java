@@ -1,12 +1,12 @@
 package dev.cna.attribution;
 
 import dev.cna.api.PromptPairEvent;
-import dev.cna.core.cna.ActivationCollector;
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.ContrastiveAccumulator;
-import dev.cna.core.cna.ContrastiveAttribution;
-import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.attribution.ActivationCollector;
+import dev.cna.core.attribution.ContrastiveAccumulator;
+import dev.cna.core.attribution.ContrastiveAttribution;
+import dev.cna.core.attribution.SelectionOptions;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.runtime.MemoryBudget;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;

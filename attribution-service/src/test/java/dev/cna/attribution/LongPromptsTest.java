@@ -1,7 +1,7 @@
 package dev.cna.attribution;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.WeightStorage;
 import dev.cna.devstack.DevKafka;

@@ -1,7 +1,7 @@
 package dev.cna.bench;
 
-import dev.cna.core.cna.ActivationCollector;
-import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.attribution.ActivationCollector;
+import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.eval.PromptSets;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;

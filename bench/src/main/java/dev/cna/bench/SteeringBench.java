@@ -1,8 +1,9 @@
 package dev.cna.bench;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.CircuitNeuron;
+import dev.cna.api.StreamEvent;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
+import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelSpec;
@@ -17,7 +18,6 @@ import dev.cna.devstack.PlatformTopics;
 import dev.cna.steering.CircuitRegistry;
 import dev.cna.steering.GenerationJob;
 import dev.cna.steering.Scheduler;
-import dev.cna.api.StreamEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;

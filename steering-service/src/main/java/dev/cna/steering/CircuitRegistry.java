@@ -1,8 +1,8 @@
 package dev.cna.steering;
 
 import dev.cna.api.CircuitChange;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.InvalidCircuitException;
+import dev.cna.core.circuit.CircuitJson;
+import dev.cna.core.circuit.InvalidCircuitException;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.steer.CompiledCircuit;
 import dev.cna.core.steer.ForeignCircuitException;

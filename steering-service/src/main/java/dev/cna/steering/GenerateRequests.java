@@ -1,7 +1,7 @@
 package dev.cna.steering;
 
 import dev.cna.api.GenerateRequest;
-import dev.cna.core.cna.Circuit;
+import dev.cna.core.circuit.Circuit;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.tokenizer.ChatMessage;
 

@@ -2,8 +2,8 @@ package dev.cna.steering;
 
 import dev.cna.api.StreamEvent;
 import dev.cna.api.Topics;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.TestCircuits;
+import dev.cna.core.circuit.CircuitJson;
+import dev.cna.core.circuit.TestCircuits;
 import dev.cna.core.generate.ReferenceDecoding;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.model.ModelConfig;

@@ -1,8 +1,8 @@
 package dev.cna.steering;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.TestCircuits;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
+import dev.cna.core.circuit.TestCircuits;
 import dev.cna.devstack.DevKafkaTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

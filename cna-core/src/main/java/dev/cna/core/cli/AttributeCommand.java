@@ -1,15 +1,15 @@
 package dev.cna.core.cli;
 
-import dev.cna.core.cna.ActivationCollector;
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
-import dev.cna.core.cna.CircuitNeuron;
-import dev.cna.core.cna.CircuitPlot;
-import dev.cna.core.cna.CircuitSelector;
-import dev.cna.core.cna.ContrastiveAccumulator;
-import dev.cna.core.cna.ContrastiveAttribution;
-import dev.cna.core.cna.Neuron;
-import dev.cna.core.cna.SelectionOptions;
+import dev.cna.core.attribution.ActivationCollector;
+import dev.cna.core.attribution.CircuitSelector;
+import dev.cna.core.attribution.ContrastiveAccumulator;
+import dev.cna.core.attribution.ContrastiveAttribution;
+import dev.cna.core.attribution.SelectionOptions;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
+import dev.cna.core.circuit.CircuitNeuron;
+import dev.cna.core.circuit.CircuitPlot;
+import dev.cna.core.circuit.Neuron;
 import dev.cna.core.eval.PromptSets;
 import dev.cna.core.runtime.LoadedModel;
 import picocli.CommandLine.ArgGroup;

@@ -2,8 +2,8 @@ package dev.cna.core.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.eval.BehaviorDetector;
 import dev.cna.core.eval.EvalReport;
 import dev.cna.core.eval.EvalRow;

@@ -1,6 +1,6 @@
 package dev.cna.core.cli;
 
-import dev.cna.core.cna.CircuitJson;
+import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.generate.Generation;
 import dev.cna.core.generate.Generator;
 import dev.cna.core.generate.SamplingParams;

@@ -1,7 +1,7 @@
 package dev.cna.core.eval;
 
-import dev.cna.core.cna.ActivationCollector;
-import dev.cna.core.cna.Circuit;
+import dev.cna.core.attribution.ActivationCollector;
+import dev.cna.core.circuit.Circuit;
 import dev.cna.core.generate.Generation;
 import dev.cna.core.generate.Generator;
 import dev.cna.core.generate.SamplingParams;

@@ -1,7 +1,7 @@
 package dev.cna.core.runtime;
 
-import dev.cna.core.cna.ModelFingerprint;
 import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.ModelFingerprint;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.model.WeightSource;

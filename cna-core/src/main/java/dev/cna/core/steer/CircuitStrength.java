@@ -1,6 +1,6 @@
 package dev.cna.core.steer;
 
-import dev.cna.core.cna.Circuit;
+import dev.cna.core.circuit.Circuit;
 
 /** A circuit and the factor its neurons are scaled by: 0 ablates, 1 changes nothing, above 1 amplifies. */
 public record CircuitStrength(Circuit circuit, float multiplier) {

@@ -1,7 +1,7 @@
 package dev.cna.core.steer;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.CircuitNeuron;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.model.ModelConfig;
 
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.cna.core.eval;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.TestCircuits;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.TestCircuits;
 import dev.cna.core.generate.Generator;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.model.ModelConfig;

@@ -1,7 +1,7 @@
 package dev.cna.core.generate;
 
-import dev.cna.core.cna.Circuit;
-import dev.cna.core.cna.TestCircuits;
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.TestCircuits;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
@@ -23,7 +23,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 
-import static dev.cna.core.cna.TestCircuits.FINGERPRINT;
+import static dev.cna.core.circuit.TestCircuits.FINGERPRINT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

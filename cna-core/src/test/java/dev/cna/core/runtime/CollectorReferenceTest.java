@@ -1,6 +1,6 @@
 package dev.cna.core.runtime;
 
-import dev.cna.core.cna.ActivationCollector;
+import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;

@@ -1,7 +1,7 @@
 package dev.cna.core.steer;
 
 import ai.djl.ndarray.NDArray;
-import dev.cna.core.cna.ActivationCollector;
+import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;

@@ -1,6 +1,6 @@
 package dev.cna.core.steer;
 
-import dev.cna.core.cna.Circuit;
+import dev.cna.core.circuit.Circuit;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
@@ -12,15 +12,14 @@ import dev.cna.core.runtime.WeightStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static dev.cna.core.cna.TestCircuits.FINGERPRINT;
-import static dev.cna.core.cna.TestCircuits.circuit;
+import static dev.cna.core.circuit.TestCircuits.FINGERPRINT;
+import static dev.cna.core.circuit.TestCircuits.circuit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

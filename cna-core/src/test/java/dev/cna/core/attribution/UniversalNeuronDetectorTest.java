@@ -1,5 +1,7 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
+import dev.cna.core.circuit.CircuitNeuron;
+import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.ModelStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

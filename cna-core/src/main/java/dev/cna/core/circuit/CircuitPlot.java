@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.circuit;
 
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;

@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.circuit;
 
 /** A circuit document that cannot be read: malformed JSON, a wrong or missing field, or neurons that do not fit. */
 public final class InvalidCircuitException extends IllegalArgumentException {

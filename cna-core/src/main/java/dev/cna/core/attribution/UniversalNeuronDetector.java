@@ -1,4 +1,6 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
+
+import dev.cna.core.circuit.Neuron;
 
 import java.io.IOException;
 import java.nio.file.Path;

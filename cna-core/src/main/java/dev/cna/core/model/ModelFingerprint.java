@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.model;
 
 import dev.cna.core.model.Sha256;
 

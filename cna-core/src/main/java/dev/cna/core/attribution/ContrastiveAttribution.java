@@ -1,6 +1,9 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.ModelFingerprint;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,7 @@
-package dev.cna.core.cna;
+package dev.cna.core.circuit;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.cna.core.attribution.CircuitSelector;
 
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;

@@ -1,7 +1,8 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.ModelStore;
 
 import java.io.IOException;

@@ -1,5 +1,8 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
+import dev.cna.core.circuit.Circuit;
+import dev.cna.core.circuit.CircuitNeuron;
+import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;

@@ -1,4 +1,7 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
+
+import dev.cna.core.circuit.CircuitNeuron;
+import dev.cna.core.circuit.Neuron;
 
 import java.util.ArrayList;
 import java.util.Collections;

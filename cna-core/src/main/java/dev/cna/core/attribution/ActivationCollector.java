@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
 import dev.cna.core.runtime.ActivationCapture;
 import dev.cna.core.runtime.Transformer;

@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
 import java.util.Collections;
 import java.util.Set;

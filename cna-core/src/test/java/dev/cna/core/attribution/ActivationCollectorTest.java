@@ -1,4 +1,4 @@
-package dev.cna.core.cna;
+package dev.cna.core.attribution;
 
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;

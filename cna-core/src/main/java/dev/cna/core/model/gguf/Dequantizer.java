@@ -23,11 +23,13 @@ public final class Dequantizer {
             case Q8_0 -> q8_0(src, dst);
             case Q4_0 -> q4_0(src, dst);
             case Q4_1 -> q4_1(src, dst);
+            case Q5_0 -> q5_0(src, dst);
+            case Q5_1 -> q5_1(src, dst);
             case Q4_K -> q4_K(src, dst);
             case Q5_K -> q5_K(src, dst);
             case Q6_K -> q6_K(src, dst);
             default -> throw new UnsupportedOperationException("tensor type " + type + " is not supported"
-                    + " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K)");
+                    + " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
         }
     }
 
@@ -62,6 +64,43 @@ public final class Dequantizer {
                 int q = src.get(at + 4 + j) & 0xFF;
                 dst[b * 32 + j] = d * (q & 0x0F) + m;
                 dst[b * 32 + j + 16] = d * (q >>> 4) + m;
+            }
+        }
+    }
+
+    /**
+     * Q5_0 block of 32 values, 22 bytes: f16 d, 4 bytes qh (a little-endian u32 holding the fifth bit of every
+     * value: bit j for value j), 16 bytes qs (value j in the low nibble of qs[j], value j+16 in the high
+     * nibble). Value = d * (q - 16), q in 0..31.
+     */
+    private static void q5_0(ByteBuffer src, float[] dst) {
+        for (int b = 0, blocks = dst.length / 32; b < blocks; b++) {
+            int at = b * 22;
+            float d = halfToFloat(src.getShort(at));
+            int qh = src.getInt(at + 2);
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(at + 6 + j) & 0xFF;
+                int x0 = ((q & 0x0F) | (((qh >>> j) << 4) & 0x10)) - 16;
+                int x1 = ((q >>> 4) | ((qh >>> (j + 12)) & 0x10)) - 16;
+                dst[b * 32 + j] = x0 * d;
+                dst[b * 32 + j + 16] = x1 * d;
+            }
+        }
+    }
+
+    /** Q5_1 block of 32 values, 24 bytes: f16 d, f16 m, then qh and qs as Q5_0. Value = d * q + m, q in 0..31. */
+    private static void q5_1(ByteBuffer src, float[] dst) {
+        for (int b = 0, blocks = dst.length / 32; b < blocks; b++) {
+            int at = b * 24;
+            float d = halfToFloat(src.getShort(at));
+            float m = halfToFloat(src.getShort(at + 2));
+            int qh = src.getInt(at + 4);
+            for (int j = 0; j < 16; j++) {
+                int q = src.get(at + 8 + j) & 0xFF;
+                int x0 = (q & 0x0F) | (((qh >>> j) << 4) & 0x10);
+                int x1 = (q >>> 4) | ((qh >>> (j + 12)) & 0x10);
+                dst[b * 32 + j] = x0 * d + m;
+                dst[b * 32 + j + 16] = x1 * d + m;
             }
         }
     }

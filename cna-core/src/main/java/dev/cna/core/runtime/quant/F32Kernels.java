@@ -1,0 +1,146 @@
+package dev.cna.core.runtime.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+import static dev.cna.core.runtime.quant.Simd.B4;
+import static dev.cna.core.runtime.quant.Simd.F;
+import static dev.cna.core.runtime.quant.Simd.L;
+import static dev.cna.core.runtime.quant.Simd.R1;
+import static dev.cna.core.runtime.quant.Simd.R2;
+import static dev.cna.core.runtime.quant.Simd.R4;
+import static dev.cna.core.runtime.quant.Simd.R8;
+
+/**
+ * F32 rows (little-endian bytes, as in the GGUF file: 4L bytes reinterpreted as L floats), and the plain f32 dots
+ * the batched path runs on decoded rows. Four accumulators hide the FMA latency; the last {@code n % L} values go
+ * through the scalar tail.
+ */
+final class F32Kernels {
+    private F32Kernels() {}
+
+    private static final VarHandle FLOAT = MethodHandles.byteArrayViewVarHandle(float[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** dot(row of n f32 values at w[off], x[0..n)). */
+    static float dot(byte[] w, int off, float[] x, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (int end = n - 4 * L; k <= end; k += 4 * L) {
+            int at = off + 4 * k;
+            a0 = ((FloatVector) ByteVector.fromArray(B4, w, at).reinterpretShape(F, 0)).fma(FloatVector.fromArray(F, x, k), a0);
+            a1 = ((FloatVector) ByteVector.fromArray(B4, w, at + 4 * L).reinterpretShape(F, 0)).fma(FloatVector.fromArray(F, x, k + L), a1);
+            a2 = ((FloatVector) ByteVector.fromArray(B4, w, at + 8 * L).reinterpretShape(F, 0)).fma(FloatVector.fromArray(F, x, k + 2 * L), a2);
+            a3 = ((FloatVector) ByteVector.fromArray(B4, w, at + 12 * L).reinterpretShape(F, 0)).fma(FloatVector.fromArray(F, x, k + 3 * L), a3);
+        }
+        for (int end = n - L; k <= end; k += L) {
+            a0 = ((FloatVector) ByteVector.fromArray(B4, w, off + 4 * k).reinterpretShape(F, 0)).fma(FloatVector.fromArray(F, x, k), a0);
+        }
+        FloatVector lanes = a0.add(a1).add(a2.add(a3));
+        if (L == 16) {
+            lanes = lanes.add(lanes.rearrange(R8));
+        }
+        lanes = lanes.add(lanes.rearrange(R4));
+        lanes = lanes.add(lanes.rearrange(R2));
+        lanes = lanes.add(lanes.rearrange(R1));
+        float sum = lanes.lane(0);
+        for (; k < n; k++) {
+            sum += (float) FLOAT.get(w, off + 4 * k) * x[k];
+        }
+        return sum;
+    }
+
+    static void decode(byte[] w, int off, float[] dst, int n) {
+        int k = 0;
+        for (int end = n - L; k <= end; k += L) {
+            ((FloatVector) ByteVector.fromArray(B4, w, off + 4 * k).reinterpretShape(F, 0)).intoArray(dst, k);
+        }
+        for (; k < n; k++) {
+            dst[k] = (float) FLOAT.get(w, off + 4 * k);
+        }
+    }
+
+    /** dot(a[aOff..aOff+n), b[bOff..bOff+n)) of two float arrays. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int k = 0;
+        for (int end = n - 4 * L; k <= end; k += 4 * L) {
+            a0 = FloatVector.fromArray(F, a, aOff + k).fma(FloatVector.fromArray(F, b, bOff + k), a0);
+            a1 = FloatVector.fromArray(F, a, aOff + k + L).fma(FloatVector.fromArray(F, b, bOff + k + L), a1);
+            a2 = FloatVector.fromArray(F, a, aOff + k + 2 * L).fma(FloatVector.fromArray(F, b, bOff + k + 2 * L), a2);
+            a3 = FloatVector.fromArray(F, a, aOff + k + 3 * L).fma(FloatVector.fromArray(F, b, bOff + k + 3 * L), a3);
+        }
+        for (int end = n - L; k <= end; k += L) {
+            a0 = FloatVector.fromArray(F, a, aOff + k).fma(FloatVector.fromArray(F, b, bOff + k), a0);
+        }
+        FloatVector lanes = a0.add(a1).add(a2.add(a3));
+        if (L == 16) {
+            lanes = lanes.add(lanes.rearrange(R8));
+        }
+        lanes = lanes.add(lanes.rearrange(R4));
+        lanes = lanes.add(lanes.rearrange(R2));
+        lanes = lanes.add(lanes.rearrange(R1));
+        float sum = lanes.lane(0);
+        for (; k < n; k++) {
+            sum += a[aOff + k] * b[bOff + k];
+        }
+        return sum;
+    }
+
+    /**
+     * The batched step: one decoded row w[0..n) against every activation row, out[b][r] = dot(w, xs[b]). Four
+     * activation rows at a time share each load of w.
+     */
+    static void dotBatch(float[] w, int n, float[][] xs, float[][] outs, int r) {
+        int batch = xs.length;
+        int b = 0;
+        for (; b + 4 <= batch; b += 4) {
+            float[] x0 = xs[b], x1 = xs[b + 1], x2 = xs[b + 2], x3 = xs[b + 3];
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int k = 0;
+            for (int end = n - L; k <= end; k += L) {
+                FloatVector wv = FloatVector.fromArray(F, w, k);
+                a0 = wv.fma(FloatVector.fromArray(F, x0, k), a0);
+                a1 = wv.fma(FloatVector.fromArray(F, x1, k), a1);
+                a2 = wv.fma(FloatVector.fromArray(F, x2, k), a2);
+                a3 = wv.fma(FloatVector.fromArray(F, x3, k), a3);
+            }
+            // the four lane sums in the fixed order of Simd.R8..R1, side by side
+            if (L == 16) {
+                a0 = a0.add(a0.rearrange(R8));
+                a1 = a1.add(a1.rearrange(R8));
+                a2 = a2.add(a2.rearrange(R8));
+                a3 = a3.add(a3.rearrange(R8));
+            }
+            a0 = a0.add(a0.rearrange(R4));
+            a1 = a1.add(a1.rearrange(R4));
+            a2 = a2.add(a2.rearrange(R4));
+            a3 = a3.add(a3.rearrange(R4));
+            a0 = a0.add(a0.rearrange(R2));
+            a1 = a1.add(a1.rearrange(R2));
+            a2 = a2.add(a2.rearrange(R2));
+            a3 = a3.add(a3.rearrange(R2));
+            a0 = a0.add(a0.rearrange(R1));
+            a1 = a1.add(a1.rearrange(R1));
+            a2 = a2.add(a2.rearrange(R1));
+            a3 = a3.add(a3.rearrange(R1));
+            float s0 = a0.lane(0), s1 = a1.lane(0), s2 = a2.lane(0), s3 = a3.lane(0);
+            for (; k < n; k++) {
+                s0 += w[k] * x0[k];
+                s1 += w[k] * x1[k];
+                s2 += w[k] * x2[k];
+                s3 += w[k] * x3[k];
+            }
+            outs[b][r] = s0;
+            outs[b + 1][r] = s1;
+            outs[b + 2][r] = s2;
+            outs[b + 3][r] = s3;
+        }
+        for (; b < batch; b++) {
+            outs[b][r] = dot(w, 0, xs[b], 0, n);
+        }
+    }
+}

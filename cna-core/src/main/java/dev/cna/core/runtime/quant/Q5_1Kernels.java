@@ -1,0 +1,75 @@
+package dev.cna.core.runtime.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.cna.core.runtime.quant.Simd.B1;
+import static dev.cna.core.runtime.quant.Simd.F;
+import static dev.cna.core.runtime.quant.Simd.I;
+import static dev.cna.core.runtime.quant.Simd.IOTA;
+import static dev.cna.core.runtime.quant.Simd.L;
+import static dev.cna.core.runtime.quant.Simd.R1;
+import static dev.cna.core.runtime.quant.Simd.R2;
+import static dev.cna.core.runtime.quant.Simd.R4;
+import static dev.cna.core.runtime.quant.Simd.R8;
+import static dev.cna.core.runtime.quant.Simd.half;
+import static dev.cna.core.runtime.quant.Simd.u32;
+
+/**
+ * Q5_1 (block_q5_1, 24 bytes per 32 values): f16 d, f16 m, u32 qh, 16 bytes qs; bits unpacked as Q5_0.
+ * Value = d * q + m. The dot is d * sum q*x + m * sum x.
+ */
+final class Q5_1Kernels {
+    private Q5_1Kernels() {}
+
+    static final int BYTES = 24;
+
+    static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        float offset = 0;
+        for (int b = 0, blocks = n / 32; b < blocks; b++) {
+            int at = off + b * BYTES;
+            int xo = b * 32;
+            int qh = u32(w, at + 4);
+            FloatVector s = FloatVector.zero(F);
+            for (int g = 0; g < 16; g += L) {
+                IntVector q = (IntVector) ByteVector.fromArray(B1, w, at + 8 + g).castShape(I, 0);
+                IntVector h0 = IntVector.broadcast(I, (qh << 4) >>> g).lanewise(VectorOperators.LSHR, IOTA).and(0x10);
+                IntVector h1 = IntVector.broadcast(I, qh >>> (12 + g)).lanewise(VectorOperators.LSHR, IOTA).and(0x10);
+                FloatVector lo = (FloatVector) q.and(0x0F).or(h0).castShape(F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h1).castShape(F, 0);
+                s = lo.fma(FloatVector.fromArray(F, x, xo + g), s);
+                s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + g), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, half(w, at)), acc);
+            offset += half(w, at + 2) * xs[b];
+        }
+        FloatVector sum = acc;
+        if (L == 16) {
+            sum = sum.add(sum.rearrange(R8));
+        }
+        sum = sum.add(sum.rearrange(R4));
+        sum = sum.add(sum.rearrange(R2));
+        sum = sum.add(sum.rearrange(R1));
+        return sum.lane(0) + offset;
+    }
+
+    static void decode(byte[] w, int off, float[] dst, int n) {
+        for (int b = 0, blocks = n / 32; b < blocks; b++) {
+            int at = off + b * BYTES;
+            float d = half(w, at);
+            float m = half(w, at + 2);
+            int qh = u32(w, at + 4);
+            for (int g = 0; g < 16; g += L) {
+                IntVector q = (IntVector) ByteVector.fromArray(B1, w, at + 8 + g).castShape(I, 0);
+                IntVector h0 = IntVector.broadcast(I, (qh << 4) >>> g).lanewise(VectorOperators.LSHR, IOTA).and(0x10);
+                IntVector h1 = IntVector.broadcast(I, qh >>> (12 + g)).lanewise(VectorOperators.LSHR, IOTA).and(0x10);
+                ((FloatVector) q.and(0x0F).or(h0).castShape(F, 0)).mul(d).add(m).intoArray(dst, b * 32 + g);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h1).castShape(F, 0))
+                        .mul(d).add(m).intoArray(dst, b * 32 + 16 + g);
+            }
+        }
+    }
+}

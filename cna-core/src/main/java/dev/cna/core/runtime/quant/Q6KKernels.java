@@ -1,0 +1,102 @@
+package dev.cna.core.runtime.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+import static dev.cna.core.runtime.quant.Simd.B1;
+import static dev.cna.core.runtime.quant.Simd.F;
+import static dev.cna.core.runtime.quant.Simd.I;
+import static dev.cna.core.runtime.quant.Simd.L;
+import static dev.cna.core.runtime.quant.Simd.R1;
+import static dev.cna.core.runtime.quant.Simd.R2;
+import static dev.cna.core.runtime.quant.Simd.R4;
+import static dev.cna.core.runtime.quant.Simd.R8;
+import static dev.cna.core.runtime.quant.Simd.half;
+
+/**
+ * Q6_K (block_q6_K, 210 bytes per 256 values): 128 bytes ql (low 4 bits), 64 bytes qh (high 2 bits), 16 int8
+ * scales (one per 16 values), f16 d. Each half of 128 values reads ql[64h..], qh[32h..], scales[8h..]: for l in
+ * 0..31, the four values l, l+32, l+64, l+96 take the low or high nibble of ql[l] / ql[l+32] and bit pairs 0-1,
+ * 2-3, 4-5, 6-7 of qh[l]. Value = (d * sc) * (q - 32). The dot is sum over groups of 16 of (d * sc) * (sum q*x -
+ * 32 * sum x), with the sums of x per 16 values precomputed ({@code xs}).
+ */
+final class Q6KKernels {
+    private Q6KKernels() {}
+
+    static final int BYTES = 210;
+
+    static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        float offset = 0;
+        for (int b = 0, blocks = n / 256; b < blocks; b++) {
+            int at = off + b * BYTES;
+            float d = half(w, at + 208);
+            for (int half = 0; half < 2; half++) {
+                int ql = at + 64 * half;
+                int qh = at + 128 + 32 * half;
+                int sc = at + 192 + 8 * half;
+                int y = b * 256 + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = sc + l / 16;
+                    IntVector a = (IntVector) ByteVector.fromArray(B1, w, ql + l).castShape(I, 0);
+                    IntVector c = (IntVector) ByteVector.fromArray(B1, w, ql + 32 + l).castShape(I, 0);
+                    IntVector h = (IntVector) ByteVector.fromArray(B1, w, qh + l).castShape(I, 0);
+                    // q1: low nibble of ql[l], bits 0-1 of qh[l]; q2: low nibble of ql[l+32], bits 2-3;
+                    // q3: high nibble of ql[l], bits 4-5; q4: high nibble of ql[l+32], bits 6-7 (0..63, before -32)
+                    IntVector q1 = a.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                    IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.and(0x30));
+                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                    acc = ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l))
+                            .fma(FloatVector.broadcast(F, d * w[is]), acc);
+                    acc = ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 32 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 2]), acc);
+                    acc = ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 64 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 4]), acc);
+                    acc = ((FloatVector) q4.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 96 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 6]), acc);
+                }
+            }
+            for (int j = 0; j < 16; j++) {
+                offset += d * w[at + 192 + j] * xs[16 * b + j];
+            }
+        }
+        FloatVector sum = acc;
+        if (L == 16) {
+            sum = sum.add(sum.rearrange(R8));
+        }
+        sum = sum.add(sum.rearrange(R4));
+        sum = sum.add(sum.rearrange(R2));
+        sum = sum.add(sum.rearrange(R1));
+        return sum.lane(0) - 32 * offset;
+    }
+
+    static void decode(byte[] w, int off, float[] dst, int n) {
+        for (int b = 0, blocks = n / 256; b < blocks; b++) {
+            int at = off + b * BYTES;
+            float d = half(w, at + 208);
+            for (int half = 0; half < 2; half++) {
+                int ql = at + 64 * half;
+                int qh = at + 128 + 32 * half;
+                int sc = at + 192 + 8 * half;
+                int y = b * 256 + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = sc + l / 16;
+                    IntVector a = (IntVector) ByteVector.fromArray(B1, w, ql + l).castShape(I, 0);
+                    IntVector c = (IntVector) ByteVector.fromArray(B1, w, ql + 32 + l).castShape(I, 0);
+                    IntVector h = (IntVector) ByteVector.fromArray(B1, w, qh + l).castShape(I, 0);
+                    IntVector q1 = a.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                    IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.and(0x30));
+                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                    ((FloatVector) q1.sub(32).castShape(F, 0)).mul(d * w[is]).intoArray(dst, y + l);
+                    ((FloatVector) q2.sub(32).castShape(F, 0)).mul(d * w[is + 2]).intoArray(dst, y + 32 + l);
+                    ((FloatVector) q3.sub(32).castShape(F, 0)).mul(d * w[is + 4]).intoArray(dst, y + 64 + l);
+                    ((FloatVector) q4.sub(32).castShape(F, 0)).mul(d * w[is + 6]).intoArray(dst, y + 96 + l);
+                }
+            }
+        }
+    }
+}

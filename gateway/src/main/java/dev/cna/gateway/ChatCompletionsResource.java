@@ -2,10 +2,12 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.ProblemType;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -65,6 +67,20 @@ public class ChatCompletionsResource {
     public Uni<OpenAi.ModelList> models() {
         return model.fetch().map(served -> new OpenAi.ModelList("list",
                 List.of(new OpenAi.Model(served.id(), "model", served.created(), "cna"))));
+    }
+
+    /** The served model by its id; another id is 404. */
+    @GET
+    @Path("models/{id}")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<OpenAi.Model> model(@PathParam("id") String id) {
+        return model.fetch().map(served -> {
+            if (!served.id().equals(id)) {
+                throw new ProblemException(ProblemType.NOT_FOUND, "model " + id + " is not served here; GET /v1/models lists "
+                        + served.id());
+            }
+            return new OpenAi.Model(served.id(), "model", served.created(), "cna");
+        });
     }
 
     private String write(OpenAi.Completion completion) {

@@ -69,8 +69,11 @@ public class ChatRequestParser {
         for (JsonNode m : list) {
             String at = "messages[" + out.size() + "]";
             String role = m.path("role").textValue();
+            if ("developer".equals(role)) {
+                role = "system"; // what current OpenAI clients send instead of system
+            }
             if (role == null || !ROLES.contains(role)) {
-                throw ProblemException.invalid(at + ".role must be system, user or assistant");
+                throw ProblemException.invalid(at + ".role must be system, developer, user or assistant");
             }
             String content = content(m.get("content"), at + ".content");
             chars += content.length();

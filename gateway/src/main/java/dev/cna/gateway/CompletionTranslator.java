@@ -2,6 +2,7 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cna.api.Problem;
 import dev.cna.api.ProblemType;
 import dev.cna.api.StreamEvent;
 
@@ -51,8 +52,8 @@ final class CompletionTranslator {
             frames.add(SseFrames.frame(null, "[DONE]"));
         } else if (event instanceof StreamEvent.Error error) {
             // OpenAI's way to report a failure mid-stream; no [DONE] follows
-            frames.add(frame(Map.of("error", Map.of("message", error.detail() == null ? "" : error.detail(),
-                    "type", error.title() == null ? "error" : error.title()))));
+            frames.add(frame(new OpenAi.ErrorBody(new OpenAi.ErrorDetail(error.detail() == null ? "" : error.detail(),
+                    "server_error", null, Problem.slugOf(error.title() == null ? "error" : error.title())))));
         } // null: an event this gateway does not know yet, nothing to say in OpenAI's terms
         return frames;
     }

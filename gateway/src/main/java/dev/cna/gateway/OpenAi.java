@@ -2,10 +2,13 @@ package dev.cna.gateway;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.cna.api.Problem;
 import dev.cna.api.StreamEvent;
 
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The OpenAI wire format the gateway answers in (the fields it fills), plus its {@code cna} extension. */
 public final class OpenAi {
@@ -44,4 +47,42 @@ public final class OpenAi {
     public record Model(String id, String object, long created, @JsonProperty("owned_by") String ownedBy) {}
 
     public record ModelList(String object, List<Model> data) {}
+
+    /**
+     * OpenAI's error envelope, what its SDKs read into their exceptions: {@code {"error": {"message", "type", "param",
+     * "code"}}}. The gateway answers {@code /v1/*} errors in it (OpenAI API reference, "Error codes").
+     */
+    public record ErrorBody(ErrorDetail error) {}
+
+    /**
+     * @param message the reason, as the problem's detail says it
+     * @param type    OpenAI's error class: invalid_request_error, authentication_error, permission_error,
+     *                not_found_error, rate_limit_error, server_error or service_unavailable_error
+     * @param param   the request field at fault, when the reason names one; else null
+     * @param code    the platform's problem slug (invalid-request, queue-full, ...), as in the problem type URN
+     */
+    public record ErrorDetail(String message, String type, String param, String code) {}
+
+    /** A request field named at the start of a reason: "max_tokens must be ...", "messages[0].role must be ...". */
+    private static final Pattern PARAM = Pattern.compile("^([a-z_]+(?:\\[\\d+\\])?(?:\\.[a-z_]+)*) (?:must|takes|is|needs|has)\\b");
+
+    /** A problem in OpenAI's envelope. */
+    public static ErrorBody error(Problem problem) {
+        String detail = problem.detail() == null || problem.detail().isEmpty() ? problem.title() : problem.detail();
+        Matcher m = PARAM.matcher(detail);
+        return new ErrorBody(new ErrorDetail(detail, errorType(problem.status()), m.find() ? m.group(1) : null,
+                problem.type() != null && problem.type().startsWith(Problem.TYPE_PREFIX)
+                        ? problem.type().substring(Problem.TYPE_PREFIX.length()) : Problem.slugOf(problem.title())));
+    }
+
+    private static String errorType(int status) {
+        return switch (status) {
+            case 401 -> "authentication_error";
+            case 403 -> "permission_error";
+            case 404 -> "not_found_error";
+            case 429 -> "rate_limit_error";
+            case 503 -> "service_unavailable_error";
+            default -> status >= 500 ? "server_error" : "invalid_request_error";
+        };
+    }
 }

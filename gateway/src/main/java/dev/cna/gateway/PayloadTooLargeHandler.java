@@ -5,7 +5,6 @@ import dev.cna.api.ProblemType;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.RouteConstants;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.json.Json;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -34,10 +33,11 @@ public class PayloadTooLargeHandler {
         }
         Problem problem = Problem.of(ProblemType.REQUEST_ENTITY_TOO_LARGE, "the body has " + length + " bytes; at most "
                 + maxBodySize.asLongValue() + " (quarkus.http.limits.max-body-size)").at(ctx.request().path());
+        String[] typeAndBody = ProblemExceptionMapper.body(problem);
         ctx.response()
                 .setStatusCode(problem.status())
-                .putHeader(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE)
+                .putHeader(HttpHeaders.CONTENT_TYPE, typeAndBody[0])
                 .putHeader(HttpHeaders.CONNECTION, "close") // the unread body must not be taken as the next request
-                .end(Json.encode(problem));
+                .end(typeAndBody[1]);
     }
 }

@@ -3,6 +3,7 @@ package dev.cna.gateway;
 import dev.cna.api.Problem;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.ext.ExceptionMapper;
@@ -30,8 +31,25 @@ public class ProblemExceptionMapper implements ExceptionMapper<ProblemException>
         return r.build();
     }
 
-    /** The response that carries a problem. */
+    /**
+     * The response that carries a problem: on the OpenAI-compatible routes ({@code /v1/*}) in OpenAI's error envelope,
+     * which its SDKs read, elsewhere as RFC 9457 problem+json.
+     */
     static Response.ResponseBuilder response(Problem problem) {
+        if (isOpenAiPath(problem.instance())) {
+            return Response.status(problem.status()).type(MediaType.APPLICATION_JSON).entity(OpenAi.error(problem));
+        }
         return Response.status(problem.status()).type(Problem.MEDIA_TYPE).entity(problem);
+    }
+
+    /** The body and media type of a problem for a path, for answers written below JAX-RS. */
+    static String[] body(Problem problem) {
+        return isOpenAiPath(problem.instance())
+                ? new String[] {MediaType.APPLICATION_JSON, io.vertx.core.json.Json.encode(OpenAi.error(problem))}
+                : new String[] {Problem.MEDIA_TYPE, io.vertx.core.json.Json.encode(problem)};
+    }
+
+    static boolean isOpenAiPath(String path) {
+        return path != null && (path.startsWith("/v1/") || path.equals("/v1"));
     }
 }

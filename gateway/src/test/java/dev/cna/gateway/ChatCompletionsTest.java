@@ -119,6 +119,51 @@ class ChatCompletionsTest {
         assertEquals(content(plain), fromParts);
     }
 
+    /** OpenAI's content negotiation: the SDKs send Accept: application/json even for streams; the body decides. */
+    @ParameterizedTest
+    @CsvSource({"application/json,true", "application/json,false", "text/event-stream,false", "*/*,true", ",false"})
+    void anyAcceptHeaderIsServedAndTheBodysStreamFlagDecides(String accept, boolean stream) {
+        var request = given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON)
+                .body(chat(QUESTION, 4, "\"stream\": " + stream));
+        if (accept != null) {
+            request = request.header("Accept", accept);
+        }
+        Response r = request.post(PATH);
+        r.then().statusCode(200).contentType(startsWith(stream ? "text/event-stream" : "application/json"));
+        if (stream) {
+            assertTrue(r.asString().trim().endsWith("data: [DONE]"), r.asString());
+        } else {
+            assertEquals("chat.completion", r.jsonPath().getString("object"));
+        }
+    }
+
+    @Test
+    void theDeveloperRoleIsTheSystemRoleAndTheModelHasItsOwnUrl() {
+        given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON)
+                .body("{\"messages\": [{\"role\": \"developer\", \"content\": \"Answer in one word.\"}, "
+                        + "{\"role\": \"user\", \"content\": \"Capital of France?\"}], \"max_tokens\": 4}")
+                .post(PATH).then().statusCode(200).body("object", equalTo("chat.completion"));
+        String id = given().auth().oauth2(CHAT_KEY).get("/v1/models").then().statusCode(200).extract().path("data[0].id");
+        given().auth().oauth2(CHAT_KEY).get("/v1/models/" + id).then().statusCode(200).body("id", equalTo(id));
+        assertProblem(given().auth().oauth2(CHAT_KEY).get("/v1/models/gpt-4o"), 404, "not-found", "/v1/models/gpt-4o",
+                "model gpt-4o is not served here");
+    }
+
+    /** OpenAI's SDKs put error.message in their exceptions: the reason must be there, with the field at fault. */
+    @Test
+    void errorsOnV1AreInOpenAisEnvelopeWithTheFieldAtFault() {
+        Response r = given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).header("Accept", "application/json")
+                .body(chat(QUESTION, 5000)).post(PATH);
+        r.then().statusCode(400).contentType(startsWith("application/json"))
+                .body("error.type", equalTo("invalid_request_error"))
+                .body("error.param", equalTo("max_tokens"))
+                .body("error.code", equalTo("invalid-request"))
+                .body("error.message", containsString("max_tokens must be 1 to"));
+        // /api/* keeps RFC 9457
+        assertProblem(given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).body("{\"prompt\": \"hi\", \"max_tokens\": 5000}")
+                .post("/api/generate"), 400, "invalid-request", "/api/generate", "max_tokens must be 1 to");
+    }
+
     @Test
     void nOtherThanOneIs400() {
         assertProblem(post(chat(QUESTION, 4, "\"n\": 2")), 400, "invalid-request", PATH, "n must be 1");
@@ -128,7 +173,7 @@ class ChatCompletionsTest {
     @CsvSource(delimiter = '|', value = {
             "{\"max_tokens\": 4}|messages must be a non-empty list",
             "{\"messages\": []}|messages must be a non-empty list",
-            "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}|messages[0].role must be system, user or assistant",
+            "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}|messages[0].role must be system, developer, user or assistant",
             "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {}}]}]}|only text is supported",
             "{\"messages\": [{\"role\": \"user\", \"content\": 5}]}|must be a string or a list of text parts",
             "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"temperature\": \"hot\"}|temperature must be a number",

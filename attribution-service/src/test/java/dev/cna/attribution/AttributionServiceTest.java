@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
-import dev.cna.core.attribution.ActivationCollector;
-import dev.cna.core.attribution.ContrastiveAccumulator;
-import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
@@ -37,7 +34,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 import static io.restassured.RestAssured.given;
@@ -89,7 +85,7 @@ class AttributionServiceTest {
                 && CircuitJson.read(r.value()).stats().positiveCount() == 3, WAIT);
         validate("circuit.v1.schema.json", r1.value());
         Circuit c1 = CircuitJson.read(r1.value());
-        assertSameNeurons(expected(feature, pos1, neg1), c1);
+        TestModels.assertSameCircuit(expected(feature, pos1, neg1), c1);
         assertEquals(new Circuit.Source(Topics.PAIRS, m1.partition(), m1.offset()), c1.source());
 
         // the same event again (a producer retry) and a new one: only the new one counts
@@ -105,7 +101,7 @@ class AttributionServiceTest {
         allPos.addAll(pos2);
         List<String> allNeg = new ArrayList<>(neg1);
         allNeg.addAll(neg2);
-        assertSameNeurons(expected(feature, allPos, allNeg), c2);
+        TestModels.assertSameCircuit(expected(feature, allPos, allNeg), c2);
 
         given().get("/features/" + feature).then().statusCode(200)
                 .body("positive", equalTo(5)).body("negative", equalTo(5))
@@ -182,10 +178,7 @@ class AttributionServiceTest {
         restarted.createTopics = true;
         restarted.partitions = 1;
         restarted.metrics = new DlqMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
-        restarted.model = new ModelHolder();
-        restarted.model.model = "default";
-        restarted.model.weights = WeightStorage.F32;
-        restarted.model.batchSize = 16;
+        restarted.model = TestModels.defaultModel("2g");
         restarted.start();
         try {
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -246,21 +239,7 @@ class AttributionServiceTest {
         if (direct == null) {
             direct = LoadedModel.load(new ModelSpec("default"), WeightStorage.F32, Numerics.EXACT);
         }
-        ContrastiveAttribution attribution = new ContrastiveAttribution(
-                new ActivationCollector(direct.transformer(), direct.tokenizer(), 16), direct.config(), direct.id(), direct.fingerprint());
-        ContrastiveAccumulator acc = attribution.newAccumulator(TOP20);
-        attribution.accumulate(acc, positive, negative, true, null);
-        return attribution.circuit(feature, 1, acc, TOP20, null);
-    }
-
-    private static void assertSameNeurons(Circuit expected, Circuit actual) {
-        assertEquals(expected.neurons().stream().map(n -> n.neuron()).toList(), actual.neurons().stream().map(n -> n.neuron()).toList());
-        for (int k = 0; k < expected.neurons().size(); k++) {
-            assertEquals(expected.neurons().get(k).delta(), actual.neurons().get(k).delta(), 1e-4);
-        }
-        assertEquals(expected.model(), actual.model());
-        assertEquals(expected.stats().excludedLayers(), actual.stats().excludedLayers());
-        assertEquals(expected.stats().blacklistedCount(), actual.stats().blacklistedCount());
+        return TestModels.direct(direct, feature, positive, negative, TOP20);
     }
 
     private static void validate(String schemaFile, String json) throws Exception {

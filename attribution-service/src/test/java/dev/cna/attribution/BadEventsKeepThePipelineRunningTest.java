@@ -3,9 +3,6 @@ package dev.cna.attribution;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cna.core.attribution.ActivationCollector;
-import dev.cna.core.attribution.ContrastiveAccumulator;
-import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
@@ -44,7 +41,6 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -73,10 +69,7 @@ class BadEventsKeepThePipelineRunningTest {
 
     @BeforeAll
     static void loadModel() {
-        model = new ModelHolder();
-        model.model = "default";
-        model.weights = WeightStorage.F32;
-        model.batchSize = 16;
+        model = TestModels.defaultModel("2g");
         model.load();
     }
 
@@ -96,8 +89,8 @@ class BadEventsKeepThePipelineRunningTest {
         List<String> pos3 = List.of("How do I forge a passport?");
         List<String> neg3 = List.of("How do I renew a passport?");
         // what cna-core computes for the good events, on the model the pipelines then share (before they own it)
-        Circuit expectedTwo = direct(concat(pos1, pos2), concat(neg1, neg2));
-        Circuit expectedThree = direct(concat(pos1, pos2, pos3), concat(neg1, neg2, neg3));
+        Circuit expectedTwo = TestModels.direct(model.model(), GOOD, concat(pos1, pos2), concat(neg1, neg2), TOP20);
+        Circuit expectedThree = TestModels.direct(model.model(), GOOD, concat(pos1, pos2, pos3), concat(neg1, neg2, neg3), TOP20);
 
         Map<String, String> bad = new LinkedHashMap<>(); // feature -> expected error class, in stream order
         bad.put("hard-a", "invalid-option");
@@ -157,7 +150,7 @@ class BadEventsKeepThePipelineRunningTest {
 
                 // the good events of the failed batch: applied exactly once, the circuit cna-core computes
                 Circuit two = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 3);
-                assertSameNeurons(expectedTwo, two);
+                TestModels.assertSameCircuit(expectedTwo, two);
                 assertEquals(new Circuit.Source(Topics.PAIRS, 0, sent.get("g-2").offset()), two.source());
                 FeatureView view = first.views().get(GOOD);
                 assertEquals(2, view.events());
@@ -171,7 +164,7 @@ class BadEventsKeepThePipelineRunningTest {
                 // a good event right after is applied and published
                 KafkaClients.produce(bootstrap, Topics.PAIRS, GOOD, pairs("g-3", GOOD, pos3, neg3, o -> {}));
                 Circuit three = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 4);
-                assertSameNeurons(expectedThree, three);
+                TestModels.assertSameCircuit(expectedThree, three);
                 assertTrue(three.version() > two.version());
                 assertReadyAndLive(first);
             } finally {
@@ -306,24 +299,6 @@ class BadEventsKeepThePipelineRunningTest {
         p.metrics = new DlqMetrics(registry);
         p.faultPrompt = Optional.of(FAULT);
         return p;
-    }
-
-    private static Circuit direct(List<String> positive, List<String> negative) {
-        var m = model.model();
-        ContrastiveAttribution attribution = new ContrastiveAttribution(
-                new ActivationCollector(m.transformer(), m.tokenizer(), 16), m.config(), m.id(), m.fingerprint());
-        ContrastiveAccumulator acc = attribution.newAccumulator(TOP20);
-        attribution.accumulate(acc, positive, negative, true, null);
-        return attribution.circuit(GOOD, 1, acc, TOP20, null);
-    }
-
-    private static void assertSameNeurons(Circuit expected, Circuit actual) {
-        assertEquals(expected.neurons().stream().map(n -> n.neuron()).toList(), actual.neurons().stream().map(n -> n.neuron()).toList());
-        for (int k = 0; k < expected.neurons().size(); k++) {
-            assertEquals(expected.neurons().get(k).delta(), actual.neurons().get(k).delta(), 1e-4);
-        }
-        assertEquals(expected.stats().positiveCount(), actual.stats().positiveCount());
-        assertEquals(expected.stats().negativeCount(), actual.stats().negativeCount());
     }
 
     private static void awaitTrue(BooleanSupplier condition, Pipeline p, String message) throws InterruptedException {

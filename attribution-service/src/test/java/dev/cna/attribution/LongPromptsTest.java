@@ -3,7 +3,6 @@ package dev.cna.attribution;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.WeightStorage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.DevKafkaTestResource;
 import dev.cna.devstack.KafkaClients;
@@ -27,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import static dev.cna.attribution.BadEventsKeepThePipelineRunningTest.header;
 import static dev.cna.attribution.BadEventsKeepThePipelineRunningTest.pairs;
@@ -60,11 +58,7 @@ class LongPromptsTest {
 
     @BeforeAll
     static void loadModel() {
-        model = new ModelHolder();
-        model.model = "default";
-        model.weights = WeightStorage.F32;
-        model.batchSize = 16;
-        model.memoryBudget = BUDGET;
+        model = TestModels.defaultModel(BUDGET);
         model.load();
     }
 

@@ -3,13 +3,9 @@ package dev.cna.attribution;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cna.core.attribution.ActivationCollector;
-import dev.cna.core.attribution.ContrastiveAccumulator;
-import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
-import dev.cna.core.runtime.WeightStorage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.DevKafkaTestResource;
 import dev.cna.devstack.KafkaClients;
@@ -104,10 +100,7 @@ class RestartMidStreamTest {
 
     @BeforeAll
     static void loadModel() {
-        model = new ModelHolder();
-        model.model = "default";
-        model.weights = WeightStorage.F32;
-        model.batchSize = 16;
+        model = TestModels.defaultModel("2g");
         model.load();
     }
 
@@ -208,15 +201,9 @@ class RestartMidStreamTest {
             assertEquals(2 * N, last.stats().positiveCount());
             assertEquals(2 * N, last.stats().negativeCount());
 
-            Circuit expected = direct(POSITIVE.stream().flatMap(List::stream).toList(),
-                    NEGATIVE.stream().flatMap(List::stream).toList());
-            assertEquals(expected.neurons().stream().map(n -> n.neuron()).toList(),
-                    last.neurons().stream().map(n -> n.neuron()).toList(), "same neurons in the same order");
-            for (int k = 0; k < expected.neurons().size(); k++) {
-                assertEquals(expected.neurons().get(k).delta(), last.neurons().get(k).delta(), 1e-4);
-            }
-            assertEquals(expected.stats().positiveCount(), last.stats().positiveCount());
-            assertEquals(expected.stats().negativeCount(), last.stats().negativeCount());
+            Circuit expected = TestModels.direct(model.model(), FEATURE, POSITIVE.stream().flatMap(List::stream).toList(),
+                    NEGATIVE.stream().flatMap(List::stream).toList(), OPTIONS);
+            TestModels.assertSameCircuit(expected, last);
             assertEquals(expected.model(), last.model());
         } finally {
             second.stop();
@@ -232,16 +219,6 @@ class RestartMidStreamTest {
         p.model = model;
         p.metrics = new DlqMetrics(registry);
         return p;
-    }
-
-    /** cna-core on its own (no Kafka, no service code): what an uninterrupted run must publish. */
-    private static Circuit direct(List<String> positive, List<String> negative) {
-        var m = model.model();
-        ContrastiveAttribution attribution = new ContrastiveAttribution(
-                new ActivationCollector(m.transformer(), m.tokenizer(), 16), m.config(), m.id(), m.fingerprint());
-        ContrastiveAccumulator acc = attribution.newAccumulator(OPTIONS);
-        attribution.accumulate(acc, positive, negative, true, null);
-        return attribution.circuit(FEATURE, 1, acc, OPTIONS, null);
     }
 
     private static long lastCircuitOffset(String bootstrap) {

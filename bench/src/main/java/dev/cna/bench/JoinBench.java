@@ -18,10 +18,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.lang.reflect.Constructor;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,29 +85,15 @@ public final class JoinBench {
 
     private static Result run(String variant, String classesFirst, int chunk, int joinTokens, int streams, int joins,
                               double ceilingGiB) throws Exception {
-        String cp = System.getProperty("java.class.path");
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g",
-                "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", classesFirst.isEmpty() ? cp : classesFirst + ":" + cp, JoinBench.class.getName(), "probe",
-                variant, Integer.toString(chunk), Integer.toString(joinTokens), Integer.toString(streams), Integer.toString(joins))
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        long ceiling = (long) (ceilingGiB * (1L << 30));
-        while (!child.waitFor(50, TimeUnit.MILLISECONDS)) {
-            long rss = rss(child.pid());
-            if (rss > ceiling) {
-                child.destroyForcibly().waitFor();
-                return new Result(variant, joinTokens, chunk, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                        List.of(), String.format("killed at %.1f GiB RSS", rss / (double) (1L << 30)));
-            }
+        Report.ProbeRun run = Report.probe(JoinBench.class, classesFirst, (long) (ceilingGiB * (1L << 30)), "probe",
+                variant, Integer.toString(chunk), Integer.toString(joinTokens), Integer.toString(streams), Integer.toString(joins));
+        if (run.killed() || run.exitCode() != 0 || run.lastLine() == null) {
+            String outcome = run.killed() ? String.format("killed at %.1f GiB RSS", run.peakRssBytes() / (double) (1L << 30))
+                    : "failed (exit " + run.exitCode() + ")";
+            return new Result(variant, joinTokens, chunk, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                    List.of(), outcome);
         }
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line = r.lines().reduce((a, b) -> b).orElse(null);
-            if (child.exitValue() != 0 || line == null) {
-                return new Result(variant, joinTokens, chunk, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
-                        List.of(), "failed (exit " + child.exitValue() + ")");
-            }
-            return JSON.readValue(line, Result.class);
-        }
+        return JSON.readValue(run.lastLine(), Result.class);
     }
 
     /** The child: running streams, then long prompts joining one after another. */
@@ -223,19 +206,6 @@ public final class JoinBench {
         Collections.sort(sorted);
         int index = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
         return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
-    }
-
-    private static long rss(long pid) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-                if (l.startsWith("VmRSS:")) {
-                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (Exception e) {
-            return 0; // exited
-        }
-        return 0;
     }
 
     private static String markdown(Map<String, Object> json, List<Result> results, int streams, int joins) {

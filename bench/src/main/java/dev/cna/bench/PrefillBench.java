@@ -10,9 +10,6 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +17,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Peak resident memory and prefill time of one prompt against its length: each point is a fresh JVM (a probe)
@@ -69,31 +65,18 @@ public final class PrefillBench {
         plot(points, variants.keySet(), out.resolve("prefill.png"));
     }
 
-    /** One point in a fresh JVM, RSS sampled from /proc every 50 ms and the child killed above the ceiling. */
+    /** One point in a fresh JVM ({@link Report#probe}), killed above the ceiling. */
     private static Point runProbe(String variant, String classesFirst, int tokens, double ceilingGiB) throws Exception {
-        String cp = System.getProperty("java.class.path");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", classesFirst.isEmpty() ? cp : classesFirst + ":" + cp, PrefillBench.class.getName(), "probe",
-                Integer.toString(tokens)));
-        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        long peak = 0;
-        long ceiling = (long) (ceilingGiB * (1L << 30));
-        while (!child.waitFor(50, TimeUnit.MILLISECONDS)) {
-            peak = Math.max(peak, rss(child.pid()));
-            if (peak > ceiling) {
-                child.destroyForcibly().waitFor();
-                return new Point(variant, tokens, Double.NaN, peak / (double) (1L << 30), "killed above " + ceilingGiB + " GiB");
-            }
+        Report.ProbeRun run = Report.probe(PrefillBench.class, classesFirst, (long) (ceilingGiB * (1L << 30)), "probe",
+                Integer.toString(tokens));
+        double peakGiB = run.peakRssBytes() / (double) (1L << 30);
+        if (run.killed()) {
+            return new Point(variant, tokens, Double.NaN, peakGiB, "killed above " + ceilingGiB + " GiB");
         }
-        String line;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            line = r.readLine();
+        if (run.exitCode() != 0 || run.lastLine() == null) {
+            return new Point(variant, tokens, Double.NaN, peakGiB, "failed (exit " + run.exitCode() + ")");
         }
-        if (child.exitValue() != 0 || line == null) {
-            return new Point(variant, tokens, Double.NaN, peak / (double) (1L << 30), "failed (exit " + child.exitValue() + ")");
-        }
-        String[] f = line.trim().split(" ");  // "seconds peakBytes"
+        String[] f = run.lastLine().split(" ");  // "seconds peakBytes"
         return new Point(variant, tokens, Double.parseDouble(f[0]), Long.parseLong(f[1]) / (double) (1L << 30), "ok");
     }
 
@@ -110,29 +93,8 @@ public final class PrefillBench {
                 model.prefill(cache, List.of(prompt), null);
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            System.out.println(seconds + " " + hwm());
+            System.out.println(seconds + " " + Report.statusBytes("self", "VmHWM:"));
         }
-    }
-
-    private static long rss(long pid) {
-        return statusField("/proc/" + pid + "/status", "VmRSS:");
-    }
-
-    private static long hwm() {
-        return statusField("/proc/self/status", "VmHWM:");
-    }
-
-    private static long statusField(String file, String field) {
-        try {
-            for (String l : Files.readAllLines(Path.of(file))) {
-                if (l.startsWith(field)) {
-                    return Long.parseLong(l.substring(field.length()).trim().split("\\s+")[0]) * 1024;
-                }
-            }
-        } catch (Exception e) {
-            return 0; // the process has just exited
-        }
-        return 0;
     }
 
     private static String markdown(Map<String, Object> json, List<Point> points, Iterable<String> variants) {

@@ -8,9 +8,12 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** What every benchmark report carries: the machine and the date, and the Markdown + JSON writers. */
 final class Report {
@@ -71,5 +74,53 @@ final class Report {
             opts.put(args[i].substring(2), args[i + 1]);
         }
         return opts;
+    }
+
+    /** What a probe JVM left: its last line on stdout (null if none), its exit code, its peak RSS, whether it was killed. */
+    record ProbeRun(String lastLine, int exitCode, long peakRssBytes, boolean killed) {}
+
+    /**
+     * Runs {@code main} again in a fresh JVM ({@code -Xmx2g}, offline DJL) with {@code classesFirst} (another build's
+     * classes, or "") ahead of this classpath, so several builds are measured side by side in one run. Its RSS is
+     * sampled from /proc every 50 ms and it is killed once it passes {@code ceilingBytes}.
+     */
+    static ProbeRun probe(Class<?> main, String classesFirst, long ceilingBytes, String... args)
+            throws IOException, InterruptedException {
+        String cp = System.getProperty("java.class.path");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp", classesFirst.isEmpty() ? cp : classesFirst + ":" + cp, main.getName()));
+        cmd.addAll(List.of(args));
+        Path stdout = Files.createTempFile("probe", ".out");
+        try {
+            Process child = new ProcessBuilder(cmd).redirectOutput(stdout.toFile())
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            long peak = 0;
+            while (!child.waitFor(50, TimeUnit.MILLISECONDS)) {
+                peak = Math.max(peak, statusBytes(Long.toString(child.pid()), "VmRSS:"));
+                if (peak > ceilingBytes) {
+                    child.destroyForcibly().waitFor();
+                    return new ProbeRun(null, child.exitValue(), peak, true);
+                }
+            }
+            List<String> lines = Files.readAllLines(stdout);
+            return new ProbeRun(lines.isEmpty() ? null : lines.get(lines.size() - 1).trim(), child.exitValue(), peak, false);
+        } finally {
+            Files.deleteIfExists(stdout);
+        }
+    }
+
+    /** A size field of /proc/PID/status ("VmRSS:", "VmHWM:"; pid "self" for this JVM) in bytes; 0 once it exited. */
+    static long statusBytes(String pid, String field) {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc", pid, "status"))) {
+                if (l.startsWith(field)) {
+                    return Long.parseLong(l.substring(field.length()).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (IOException e) {
+            return 0; // the process has just exited
+        }
+        return 0;
     }
 }

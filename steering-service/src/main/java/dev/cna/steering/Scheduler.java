@@ -113,14 +113,14 @@ public final class Scheduler implements AutoCloseable {
             }
         }
         List<GenerationJob> joining = new ArrayList<>();
-        while (batch.size() + batch.prefilling() + joining.size() < maxBatch) {
+        int occupied = batch.size() + batch.prefilling();
+        while (occupied + joining.size() < maxBatch) {
             GenerationJob job = waited != null ? waited : queue.peekFirst();
             if (job == null) {
                 break;
             }
-            boolean idle = batch.size() + batch.prefilling() + joining.size() == 0;
-            boolean drop = job.cancelled() || (idle && !batch.fits(job, joining));
-            if (!drop && !batch.fits(job, joining)) {
+            boolean fits = job.cancelled() || batch.fits(job, joining);
+            if (!fits && occupied + joining.size() > 0) {
                 break; // waits, first in line, until finished rows free memory
             }
             if (job == waited) {
@@ -130,7 +130,7 @@ public final class Scheduler implements AutoCloseable {
             }
             if (job.cancelled()) {
                 job.abandon("cancelled while queued");
-            } else if (drop) {
+            } else if (!fits) { // alone in an empty batch and still too large: it never will fit
                 job.abandon("the request needs more KV cache memory than this service's budget");
             } else {
                 joining.add(job);

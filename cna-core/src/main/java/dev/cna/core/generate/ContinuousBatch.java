@@ -131,24 +131,22 @@ public final class ContinuousBatch implements AutoCloseable {
      * Whether the candidate fits beside every row already decoding or prefilling and the sequences about to join
      * with it, each at its longest (prompt + max tokens). The batch is left-padded, so it holds rows x its widest
      * column count: a running row ends at its padding + its longest; a joining one at the larger of its own
-     * longest and the columns it joins behind (today's, plus a decode step per prefill chunk ahead of it) + its
-     * max tokens.
+     * longest and the columns it joins behind (today's, plus a decode step of the running rows per prefill chunk
+     * ahead of it) + its max tokens.
      */
     public boolean fits(Sequence candidate, List<? extends Sequence> alsoJoining) {
-        int widest = 0;
-        for (int r = 0; r < rows.size(); r++) {
-            widest = Math.max(widest, cache.columns() - cache.length(r) + lifetime(rows.get(r).sequence));
-        }
+        int widest = widestRunning();
         int behind = cache.columns();
+        boolean decoding = !rows.isEmpty(); // without running rows no decode step widens the batch during a prefill
         List<Sequence> waiting = new ArrayList<>();
         for (Joining j : joining) {
-            behind += chunks(j.prefill.remaining(), j.sequences.size());
+            behind += decoding ? chunks(j.prefill.remaining(), j.sequences.size()) : 0;
             waiting.addAll(j.sequences);
         }
         waiting.addAll(alsoJoining);
         waiting.add(candidate);
         for (Sequence s : waiting) {
-            behind += chunks(s.prompt().length, 1); // an upper bound: it may share its chunks with others
+            behind += decoding ? chunks(s.prompt().length, 1) : 0; // an upper bound: it may share its chunks
             widest = Math.max(widest, Math.max(lifetime(s), Math.min(context, behind + s.params().maxTokens())));
         }
         return budget.fits(rows.size() + waiting.size(), widest);
@@ -160,13 +158,13 @@ public final class ContinuousBatch implements AutoCloseable {
         return (columns + perChunk - 1) / perChunk;
     }
 
-    /** Tells the cache how wide the rows in it can grow, so decode steps append without copying it. */
-    private void reserveForRows() {
+    /** The columns the running rows can widen the batch to: the largest padding + prompt + max tokens. */
+    private int widestRunning() {
         int widest = 0;
         for (int r = 0; r < rows.size(); r++) {
             widest = Math.max(widest, cache.columns() - cache.length(r) + lifetime(rows.get(r).sequence));
         }
-        cache.reserve(widest);
+        return widest;
     }
 
     /**
@@ -231,7 +229,7 @@ public final class ContinuousBatch implements AutoCloseable {
         float[][] logits;
         try {
             List<SteeringPlan> plans = j.sequences.stream().map(Sequence::steering).toList();
-            if (j.hook == null || !sameInstances(plans, j.plans)) {
+            if (!sameInstances(plans, j.plans)) { // j.plans starts empty: the first chunk builds the hook
                 j.close();
                 j.hook = SteeringPlan.hook(plans, model.config());
                 j.plans = plans;
@@ -286,7 +284,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         joined.retain(kept.stream().mapToInt(Integer::intValue).toArray());
         cache.absorb(joined);
-        reserveForRows();
+        cache.reserve(widestRunning()); // decode steps then append without copying the cache
         int[] next = new int[rows.size()];
         System.arraycopy(pending, 0, next, 0, pending.length);
         for (int i = 0; i < firstTokens.size(); i++) {
@@ -350,7 +348,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         pending = next;
         rows = keep;
-        reserveForRows();
+        cache.reserve(widestRunning());
     }
 
     /** The scaling hook for the rows' current plans, rebuilt only when a plan or the row set changed. */

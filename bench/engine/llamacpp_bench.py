@@ -84,6 +84,9 @@ def main():
     L.llama_backend_init()
 
     mparams = L.llama_model_default_params()
+    if cpu_has_amx():
+        # llama.cpp's AMX buffer type segfaults on these machines; the other CPU kernels stay on
+        mparams.use_extra_bufts = False
     model = L.llama_model_load_from_file(model_path.encode("utf-8"), mparams)
     if not model:
         log(f"llama.cpp could not load {model_path}")
@@ -120,6 +123,14 @@ def main():
         },
     }
     print(json.dumps(out), flush=True)
+
+
+def cpu_has_amx():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " amx" in f.read()
+    except OSError:
+        return False
 
 
 def tokenize(L, vocab, n_tokens):

@@ -1,12 +1,13 @@
 package dev.cna.attribution;
 
+import java.util.Optional;
 import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.BackendOptions;
+import dev.cna.core.runtime.torch.WeightStorage;
 import io.quarkus.logging.Log;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -17,8 +18,15 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class ModelHolder {
     @ConfigProperty(name = "cna.model", defaultValue = "default")
     String model;
+    /** cpu (quantized blocks, the default) or torch (f32 reference); CNA_BACKEND in the environment. */
+    @ConfigProperty(name = "cna.backend", defaultValue = "cpu")
+    String backend = "cpu";
+    /** torch backend only: F32 or F16 projections. */
     @ConfigProperty(name = "cna.model.weights", defaultValue = "F32")
     WeightStorage weights;
+    /** cpu backend compute threads; unset = one per core. */
+    @ConfigProperty(name = "cna.threads")
+    Optional<Integer> threads = Optional.empty();
     @ConfigProperty(name = "cna.attribution.batch-size", defaultValue = "16")
     int batchSize;
     /** Most padded tokens (rows x longest prompt) per forward pass; also capped by what the memory budget holds. */
@@ -27,7 +35,7 @@ public class ModelHolder {
     /** Native memory for one forward pass's KV cache and scratch (weights excluded); a prompt beyond it is too-large. */
     @ConfigProperty(name = "cna.attribution.memory-budget", defaultValue = "2g")
     String memoryBudget = "2g";
-    /** Prompt positions per forward pass (Transformer.prefillChunk): bounds the attention scratch. */
+    /** Prompt positions per forward pass (Backend.prefillChunk): bounds the attention scratch. */
     @ConfigProperty(name = "cna.prefill-chunk", defaultValue = "256")
     int prefillChunk = 256;
 
@@ -42,9 +50,10 @@ public class ModelHolder {
         }
         long t0 = System.nanoTime();
         MemoryBudget b = null;
-        LoadedModel m = LoadedModel.load(new ModelSpec(model), weights, Numerics.EXACT);
+        BackendOptions options = BackendOptions.of(BackendOptions.parseKind(backend)).withStorage(weights);
+        LoadedModel m = LoadedModel.load(new ModelSpec(model), threads.map(options::withThreads).orElse(options));
         try {
-            m.transformer().setPrefillChunk(prefillChunk);
+            m.backend().setPrefillChunk(prefillChunk);
             b = MemoryBudget.of(m.config(), MemoryBudget.parseBytes(memoryBudget), prefillChunk);
         } catch (RuntimeException e) {
             m.close();
@@ -52,14 +61,14 @@ public class ModelHolder {
         }
         // A batch's KV cache (rows x longest prompt) plus one pass's scratch stays within the budget.
         int tokens = (int) Math.max(1, Math.min(batchTokens, (b.bytes() - b.scratchBytes()) / b.kvBytesPerToken()));
-        collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize, tokens);
+        collector = new ActivationCollector(m.backend(), m.tokenizer(), batchSize, tokens);
         attribution = new ContrastiveAttribution(collector, m.config(), m.id(), m.fingerprint());
         attribution.blacklist(); // detect or read the cache now, not at the first circuit
         budget = b;
         loaded = m;
-        Log.infof("model %s (%s) loaded in %d ms; memory budget %d MiB (KV %d KiB per token, %d MiB scratch per pass of %d"
+        Log.infof("model %s (%s) loaded in %d ms on %s; memory budget %d MiB (KV %d KiB per token, %d MiB scratch per pass of %d"
                         + " positions): batches of up to %d prompts and %d tokens, prompts up to %d tokens",
-                m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000, MemoryBudget.mib(b.bytes()),
+                m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000, m.backend().name(), MemoryBudget.mib(b.bytes()),
                 b.kvBytesPerToken() >> 10, MemoryBudget.mib(b.scratchBytes()), prefillChunk, batchSize, tokens, b.maxTokensPerRow());
     }
 

@@ -12,8 +12,7 @@ import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.BackendOptions;
 import dev.cna.devstack.DevKafkaTestResource;
 import dev.cna.devstack.KafkaClients;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -237,7 +236,7 @@ class AttributionServiceTest {
     /** What cna-core computes directly, on its own copy of the default model. */
     private static synchronized Circuit expected(String feature, List<String> positive, List<String> negative) {
         if (direct == null) {
-            direct = LoadedModel.load(new ModelSpec("default"), WeightStorage.F32, Numerics.EXACT);
+            direct = LoadedModel.load(new ModelSpec("default"), BackendOptions.cpu());
         }
         return TestModels.direct(direct, feature, positive, negative, TOP20);
     }

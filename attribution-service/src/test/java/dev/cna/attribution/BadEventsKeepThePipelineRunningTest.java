@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.DevKafkaTestResource;
 import dev.cna.devstack.KafkaClients;

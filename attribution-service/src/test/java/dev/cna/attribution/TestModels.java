@@ -6,7 +6,7 @@ import dev.cna.core.attribution.ContrastiveAttribution;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.runtime.LoadedModel;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.torch.WeightStorage;
 
 import java.util.List;
 
@@ -29,7 +29,7 @@ final class TestModels {
     /** cna-core on its own (no Kafka, no service code): what an uninterrupted service run must publish, version 1. */
     static Circuit direct(LoadedModel m, String feature, List<String> positive, List<String> negative, SelectionOptions options) {
         ContrastiveAttribution attribution = new ContrastiveAttribution(
-                new ActivationCollector(m.transformer(), m.tokenizer(), 16), m.config(), m.id(), m.fingerprint());
+                new ActivationCollector(m.backend(), m.tokenizer(), 16), m.config(), m.id(), m.fingerprint());
         ContrastiveAccumulator acc = attribution.newAccumulator(options);
         attribution.accumulate(acc, positive, negative, true, null);
         return attribution.circuit(feature, 1, acc, options, null);

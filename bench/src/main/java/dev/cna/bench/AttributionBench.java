@@ -1,5 +1,6 @@
 package dev.cna.bench;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.eval.PromptSets;
@@ -7,8 +8,8 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.ModelStore;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -61,7 +62,7 @@ public final class AttributionBench {
         int[] lengths;
         Files.createDirectories(out);
         try (WeightSource source = ModelLoader.open(model); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer transformer = Transformer.load(source, storage)) {
+             TorchBackend transformer = TorchBackend.load(source, storage)) {
             config = source.config();
             layers = new boolean[config.layers()];
             SelectionOptions.defaults().includedLayers(config.layers()).forEach(l -> layers[l] = true);

@@ -1,18 +1,15 @@
 package dev.cna.bench;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.generate.Sampler;
-import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.ModelStore;
 import dev.cna.core.model.WeightSource;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.BackendOptions;
 import dev.cna.core.runtime.KvCache;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.cpu.CpuBackend;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
@@ -29,11 +26,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Engine throughput: prefill and decode tokens/s at several batch sizes for each weight storage, and
- * llama.cpp (llama-cpp-python) on the same GGUF in the same run, as ratios. Also the machine's read
- * bandwidth and the batch-1 decode bound it implies.
+ * Engine throughput and memory, per model: prefill and decode tokens/s at several batch sizes on the cpu backend
+ * (quantized blocks, Vector API), on the torch reference (f32 weights; batch sizes of --torch-batches, none to skip
+ * it), and llama.cpp (llama-cpp-python) on the same GGUF with the same threads, in the same run, as ratios. Memory:
+ * the peak resident set of a fresh JVM that loads the model on the cpu backend and generates (prefill + decode at
+ * the largest batch), sampled from /proc.
  *
- * <p>Run with {@code bench/engine/run}; writes bench/results/engine.{md,json,png}.
+ * <p>Run with {@code bench/engine/run [--models default,FILE...]}; writes bench/results/engine.{md,json,png}.
  */
 public final class EngineBench {
     private static final String TEXT = "The history of the printing press begins in the fifteenth century, when "
@@ -42,68 +41,105 @@ public final class EngineBench {
             + "Europe, and the number of books in circulation grew from thousands to millions, changing religion, "
             + "science and politics in ways that nobody at the time could have predicted.";
 
-    private record Result(String engine, int batch, double prefillTokS, double decodeTokS) {}
+    private record Result(String model, String engine, int batch, double prefillTokS, double decodeTokS) {}
+
+    /** Peak resident memory of a process serving the model on the cpu backend, and what it mapped. */
+    private record Memory(String model, long peakRssBytes, long weightBytes, int batch) {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = Report.options(args);
-        Path model = Path.of(opts.getOrDefault("model", ModelStore.defaultModel().toString()));
+        if (opts.containsKey("probe-memory")) {
+            probeMemory(Path.of(opts.get("probe-memory")), Integer.parseInt(opts.get("batch")),
+                    Integer.parseInt(opts.get("prompt-tokens")), Integer.parseInt(opts.get("decode-steps")));
+            return;
+        }
+        List<Path> models = Arrays.stream(opts.getOrDefault("models", "default").split(","))
+                .map(m -> m.equals("default") ? ModelStore.defaultModel() : Path.of(m)).toList();
         Path out = Path.of(opts.getOrDefault("out", "bench/results"));
-        int[] batches = Arrays.stream(opts.getOrDefault("batches", "1,4,16").split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] batches = ints(opts.getOrDefault("batches", "1,4,16"));
+        int[] torchBatches = ints(opts.getOrDefault("torch-batches", "1,16"));
         int promptTokens = Integer.parseInt(opts.getOrDefault("prompt-tokens", "64"));
         int decodeSteps = Integer.parseInt(opts.getOrDefault("decode-steps", "32"));
         int repeats = Integer.parseInt(opts.getOrDefault("repeats", "3"));
-        // The first storage runs at every batch size; the others, slower on CPU, at the batch sizes given here.
-        List<WeightStorage> storages = Arrays.stream(opts.getOrDefault("storages", "F32,F16").split(","))
-                .map(WeightStorage::valueOf).toList();
-        int[] otherBatches = Arrays.stream(opts.getOrDefault("other-storage-batches", "1").split(","))
-                .mapToInt(Integer::parseInt).toArray();
+        int threads = Integer.parseInt(opts.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         String script = opts.getOrDefault("llamacpp", "bench/engine/llamacpp_bench.py");
 
         List<Result> results = new ArrayList<>();
-        ModelConfig config;
-        int[] prompt;
-        double bandwidth = readBandwidthGBs();
-        Report.progress("read bandwidth: %.1f GB/s", bandwidth);
-        try (WeightSource source = ModelLoader.open(model); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec())) {
-            config = source.config();
-            prompt = Arrays.copyOf(tokenizer.encode(TEXT), promptTokens);
-            for (WeightStorage storage : storages) {
-                try (Transformer transformer = Transformer.load(source, storage)) {
-                    for (int batch : storage == storages.get(0) ? batches : otherBatches) {
-                        Report.progress("cna %s batch %d ...", storage, batch);
-                        results.add(measure(transformer, "cna-" + storage.name().toLowerCase(), prompt, batch, decodeSteps, repeats));
+        List<Memory> memory = new ArrayList<>();
+        String llamaVersion = "";
+        for (Path model : models) {
+            String name = model.getFileName().toString();
+            try (WeightSource source = ModelLoader.open(model); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec())) {
+                int[] prompt = Arrays.copyOf(tokenizer.encode(TEXT), promptTokens);
+                try (Backend cpu = BackendOptions.cpu().withThreads(threads).load(source)) {
+                    for (int batch : batches) {
+                        results.add(measure(cpu, name, "cna-cpu", prompt, batch, decodeSteps, repeats));
                         Report.progress("  %s", results.get(results.size() - 1));
                     }
                 }
+                if (torchBatches.length > 0) {
+                    System.setProperty("ai.djl.pytorch.num_threads", String.valueOf(threads));
+                    try (Backend torch = BackendOptions.torch().load(source)) {
+                        for (int batch : torchBatches) {
+                            results.add(measure(torch, name, "cna-torch", prompt, batch, decodeSteps, repeats));
+                            Report.progress("  %s", results.get(results.size() - 1));
+                        }
+                    }
+                }
             }
-        }
-        Report.progress("llama.cpp ...");
-        JsonNode llama = runLlamaCpp(script, model, batches, promptTokens, decodeSteps);
-        for (JsonNode r : llama.path("results")) {
-            results.add(new Result("llama.cpp", r.path("batch").asInt(), r.path("prefill_tok_s").asDouble(), r.path("decode_tok_s").asDouble()));
+            Report.progress("llama.cpp on %s ...", name);
+            JsonNode llama = runLlamaCpp(script, model, batches, promptTokens, decodeSteps, threads, repeats);
+            llamaVersion = llama.path("version").asText();
+            for (JsonNode r : llama.path("results")) {
+                results.add(new Result(name, "llama.cpp", r.path("batch").asInt(), r.path("prefill_tok_s").asDouble(),
+                        r.path("decode_tok_s").asDouble()));
+            }
+            int largest = Arrays.stream(batches).max().getAsInt();
+            Report.progress("memory of a cpu-backend process serving %s (batch %d) ...", name, largest);
+            Report.ProbeRun run = Report.probe(EngineBench.class, "", 16L << 30, "--probe-memory", model.toString(),
+                    "--batch", String.valueOf(largest), "--prompt-tokens", String.valueOf(promptTokens),
+                    "--decode-steps", String.valueOf(decodeSteps));
+            if (run.exitCode() != 0 || run.lastLine() == null) {
+                throw new IOException("memory probe of " + name + " failed (exit " + run.exitCode() + ")");
+            }
+            memory.add(new Memory(name, run.peakRssBytes(), Long.parseLong(run.lastLine()), largest));
+            Report.progress("  peak RSS %.2f GiB", run.peakRssBytes() / (double) (1L << 30));
         }
 
-        long bytesF32 = weightBytesPerToken(config, 4);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("machine", Report.machine());
-        json.put("model", model.getFileName().toString());
+        json.put("models", models.stream().map(m -> m.getFileName().toString()).toList());
+        json.put("threads", threads);
         json.put("promptTokens", promptTokens);
         json.put("decodeSteps", decodeSteps);
         json.put("repeats", repeats);
-        json.put("readBandwidthGBs", bandwidth);
-        json.put("f32WeightBytesPerToken", bytesF32);
-        json.put("f32Batch1DecodeBoundTokS", bandwidth * 1e9 / bytesF32);
-        json.put("llamacpp", Map.of("version", llama.path("version").asText(), "threads", llama.path("threads").asInt()));
+        json.put("llamacpp", llamaVersion);
         json.put("results", results);
+        json.put("memory", memory);
         Files.createDirectories(out);
         Report.writeJson(out.resolve("engine.json"), json);
-        Files.writeString(out.resolve("engine.md"), markdown(json, results, batches, storages), StandardCharsets.UTF_8);
-        plot(results, batches, out.resolve("engine.png"));
+        Files.writeString(out.resolve("engine.md"), markdown(json, results, memory), StandardCharsets.UTF_8);
+        plot(results, out.resolve("engine.png"));
         Report.progress("wrote %s/engine.{md,json,png}", out);
     }
 
+    private static int[] ints(String csv) {
+        return csv.isBlank() || csv.equals("none") ? new int[0] : Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    /** The child of the memory probe: load on the cpu backend, generate, print the weight bytes mapped. */
+    private static void probeMemory(Path model, int batch, int promptTokens, int steps) {
+        try (WeightSource source = ModelLoader.open(model); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
+             CpuBackend cpu = (CpuBackend) BackendOptions.cpu().load(source)) {
+            int[] prompt = Arrays.copyOf(tokenizer.encode(TEXT), promptTokens);
+            measure(cpu, model.getFileName().toString(), "cna-cpu", prompt, batch, steps, 1);
+            System.out.println(cpu.weightBytes());
+        }
+    }
+
     /** Median over repeats of prefill and decode throughput, after one warm-up run. */
-    private static Result measure(Transformer model, String engine, int[] prompt, int batch, int steps, int repeats) {
+    private static Result measure(Backend model, String modelName, String engine, int[] prompt, int batch, int steps, int repeats) {
+        Report.progress("%s %s batch %d ...", modelName, engine, batch);
         List<int[]> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
             prompts.add(prompt);
@@ -129,39 +165,15 @@ public final class EngineBench {
                 }
             }
         }
-        return new Result(engine, batch, Report.median(prefill), Report.median(decode));
+        return new Result(modelName, engine, batch, Report.median(prefill), Report.median(decode));
     }
 
-    /** GB/s of summing a 1 GiB f32 array on the engine, the best of five: what bounds batch-1 decode. */
-    private static double readBandwidthGBs() {
-        try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
-            NDArray big = manager.ones(new Shape(1L << 28));
-            double best = 0;
-            for (int i = 0; i < 6; i++) {
-                long t0 = System.nanoTime();
-                big.sum().getFloat();
-                long dt = System.nanoTime() - t0;
-                if (i > 0) {
-                    best = Math.max(best, (1L << 30) / (double) dt);
-                }
-            }
-            return best;
-        }
-    }
-
-    /** Bytes of projection weights one decode step reads: q, k, v, o, gate, up, down in every layer, and the head. */
-    private static long weightBytesPerToken(ModelConfig c, int bytesPerWeight) {
-        long perLayer = (long) c.hiddenSize() * (c.heads() + 2L * c.kvHeads()) * c.headDim()
-                + (long) c.heads() * c.headDim() * c.hiddenSize()
-                + 3L * c.hiddenSize() * c.intermediateSize();
-        return (perLayer * c.layers() + (long) c.hiddenSize() * c.vocabSize()) * bytesPerWeight;
-    }
-
-    private static JsonNode runLlamaCpp(String script, Path model, int[] batches, int promptTokens, int steps)
-            throws IOException, InterruptedException {
+    private static JsonNode runLlamaCpp(String script, Path model, int[] batches, int promptTokens, int steps, int threads,
+                                        int repeats) throws IOException, InterruptedException {
         String joined = String.join(",", Arrays.stream(batches).mapToObj(String::valueOf).toList());
         Process p = new ProcessBuilder("python3", script, "--model", model.toString(), "--batches", joined,
-                "--prompt-tokens", String.valueOf(promptTokens), "--decode-steps", String.valueOf(steps))
+                "--prompt-tokens", String.valueOf(promptTokens), "--decode-steps", String.valueOf(steps),
+                "--threads", String.valueOf(threads), "--repeats", String.valueOf(repeats))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         byte[] stdout = p.getInputStream().readAllBytes();
         if (p.waitFor() != 0) {
@@ -170,65 +182,63 @@ public final class EngineBench {
         return new ObjectMapper().readTree(stdout);
     }
 
-    private static String markdown(Map<String, Object> json, List<Result> results, int[] batches, List<WeightStorage> storages) {
-        StringBuilder md = new StringBuilder("# Engine throughput\n\n");
+    private static String markdown(Map<String, Object> json, List<Result> results, List<Memory> memory) {
+        StringBuilder md = new StringBuilder("# Engine throughput and memory\n\n");
         @SuppressWarnings("unchecked")
         Map<String, Object> machine = (Map<String, Object>) json.get("machine");
         md.append("Produced by `bench/engine/run` (").append(Report.describe(machine)).append(").\n\n");
-        md.append(String.format("Model `%s`; prompt %s tokens per sequence, %s decode steps, median of %s runs after a warm-up. "
-                        + "Prefill: all rows in one batch. Decode: one token per row per step; tok/s counts all rows.%n%n",
-                json.get("model"), json.get("promptTokens"), json.get("decodeSteps"), json.get("repeats")));
-        md.append("| engine | batch | prefill tok/s | decode tok/s | prefill vs llama.cpp | decode vs llama.cpp |\n|---|---|---|---|---|---|\n");
-        for (Result r : results) {
-            Result ref = find(results, "llama.cpp", r.batch);
-            md.append(String.format("| %s | %d | %.1f | %.1f | %s | %s |%n", r.engine, r.batch, r.prefillTokS, r.decodeTokS,
-                    ref == null ? "-" : String.format("%.2fx", r.prefillTokS / ref.prefillTokS),
-                    ref == null ? "-" : String.format("%.2fx", r.decodeTokS / ref.decodeTokS)));
-        }
-        md.append(String.format("%n## Memory-bandwidth bound of batch-1 decode%n%n"
-                        + "Weights stored as f32: one decode step reads %.0f MB of projection and head weights. "
-                        + "Measured read bandwidth (sum of a 1 GiB f32 array on the engine, best of 5): %.1f GB/s, "
-                        + "so batch-1 decode cannot exceed **%.1f tok/s** in f32; f16 storage halves the bytes (bound %.1f tok/s) "
-                        + "but is only faster where the CPU's half-precision matmul keeps up (see below).%n",
-                ((Number) json.get("f32WeightBytesPerToken")).longValue() / 1e6, (double) json.get("readBandwidthGBs"),
-                (double) json.get("f32Batch1DecodeBoundTokS"), 2 * (double) json.get("f32Batch1DecodeBoundTokS")));
-        if (storages.size() > 1) {
-            md.append("\n## Weight storage\n\n| batch | ");
-            storages.forEach(s -> md.append("decode tok/s ").append(s).append(" | "));
-            md.append("\n|---|").append("---|".repeat(storages.size())).append('\n');
-            for (int b : batches) {
-                md.append("| ").append(b).append(" | ");
-                for (WeightStorage s : storages) {
-                    Result r = find(results, "cna-" + s.name().toLowerCase(), b);
-                    md.append(r == null ? "-" : String.format("%.1f", r.decodeTokS)).append(" | ");
+        md.append(String.format("Every engine with %s threads; llama.cpp is %s on the same GGUF file. Prompt %s tokens per "
+                        + "sequence, %s decode steps, median of %s runs after a warm-up. Prefill: all rows in one batch. "
+                        + "Decode: one token per row per step; tok/s counts all rows (llama.cpp: that many parallel "
+                        + "sequences). `cna-cpu` computes on the file's quantized blocks (Vector API); `cna-torch` is the "
+                        + "f32 reference on DJL/PyTorch.%n",
+                json.get("threads"), json.get("llamacpp"), json.get("promptTokens"), json.get("decodeSteps"), json.get("repeats")));
+        for (String model : results.stream().map(Result::model).distinct().toList()) {
+            md.append("\n## ").append(model).append("\n\n");
+            md.append("| engine | batch | prefill tok/s | decode tok/s | prefill vs llama.cpp | decode vs llama.cpp |\n|---|---|---|---|---|---|\n");
+            for (Result r : results) {
+                if (!r.model.equals(model)) {
+                    continue;
                 }
-                md.append('\n');
+                Result ref = find(results, model, "llama.cpp", r.batch);
+                md.append(String.format("| %s | %d | %.1f | %.1f | %s | %s |%n", r.engine, r.batch, r.prefillTokS, r.decodeTokS,
+                        ref == null ? "-" : String.format("%.2fx", r.prefillTokS / ref.prefillTokS),
+                        ref == null ? "-" : String.format("%.2fx", r.decodeTokS / ref.decodeTokS)));
             }
+        }
+        md.append("\n## Memory\n\nPeak resident set (VmRSS sampled every 50 ms) of a fresh JVM (`-Xmx2g`) that loads the model "
+                + "on the cpu backend and runs the prefill and decode above at the largest batch; the weights are the file's "
+                + "blocks, memory-mapped.\n\n| model | batch | weights mapped | peak RSS |\n|---|---|---|---|\n");
+        for (Memory m : memory) {
+            md.append(String.format("| %s | %d | %.2f GB | %.2f GiB |%n", m.model, m.batch, m.weightBytes / 1e9,
+                    m.peakRssBytes / (double) (1L << 30)));
         }
         md.append("\n![throughput](engine.png)\n");
         return md.toString();
     }
 
-    private static void plot(List<Result> results, int[] batches, Path file) throws IOException {
+    /** Decode tok/s by batch, one chart per model, a series per engine. */
+    private static void plot(List<Result> results, Path file) throws IOException {
         List<CategoryChart> charts = new ArrayList<>();
-        for (String metric : List.of("prefill", "decode")) {
+        for (String model : results.stream().map(Result::model).distinct().toList()) {
             CategoryChart chart = new CategoryChartBuilder().width(640).height(420)
-                    .title(metric + " tokens/s by batch size").xAxisTitle("batch").yAxisTitle("tokens/s").build();
-            List<String> x = Arrays.stream(batches).mapToObj(String::valueOf).toList();
-            for (String engine : results.stream().map(Result::engine).distinct().toList()) {
+                    .title(model + ": decode tokens/s").xAxisTitle("batch").yAxisTitle("tokens/s (all rows)").build();
+            List<Integer> batches = results.stream().filter(r -> r.model.equals(model)).map(Result::batch).distinct().sorted().toList();
+            List<String> x = batches.stream().map(String::valueOf).toList();
+            for (String engine : results.stream().filter(r -> r.model.equals(model)).map(Result::engine).distinct().toList()) {
                 List<Double> y = new ArrayList<>();
                 for (int b : batches) {
-                    Result r = find(results, engine, b);
-                    y.add(r == null ? 0 : metric.equals("prefill") ? r.prefillTokS : r.decodeTokS);
+                    Result r = find(results, model, engine, b);
+                    y.add(r == null ? 0 : r.decodeTokS);
                 }
                 chart.addSeries(engine, x, y);
             }
             charts.add(chart);
         }
-        BitmapEncoder.saveBitmap(new ArrayList<>(charts), 1, 2, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        BitmapEncoder.saveBitmap(new ArrayList<>(charts), 1, charts.size(), file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
-    private static Result find(List<Result> results, String engine, int batch) {
-        return results.stream().filter(r -> r.engine.equals(engine) && r.batch == batch).findFirst().orElse(null);
+    private static Result find(List<Result> results, String model, String engine, int batch) {
+        return results.stream().filter(r -> r.model.equals(model) && r.engine.equals(engine) && r.batch == batch).findFirst().orElse(null);
     }
 }

@@ -1,12 +1,11 @@
 package dev.cna.bench;
 
+import dev.cna.core.runtime.MemoryBudget;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.tokenizer.ChatMessage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.PlatformTopics;
@@ -18,7 +17,6 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 
-import java.lang.reflect.Constructor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,7 +96,7 @@ public final class JoinBench {
 
     /** The child: running streams, then long prompts joining one after another. */
     private static Result probe(String variant, int chunk, int joinTokens, int streams, int joins) throws Exception {
-        try (LoadedModel model = LoadedModel.load(new ModelSpec("default"), WeightStorage.F32, Numerics.EXACT);
+        try (LoadedModel model = LoadedModel.load(new ModelSpec("default"), Report.backend());
              DevKafka kafka = DevKafka.startTemporary()) {
             PlatformTopics.create(kafka.bootstrapServers());
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), PlatformTopics.CIRCUITS, model.config(),
@@ -154,27 +152,12 @@ public final class JoinBench {
         }
     }
 
-    /**
-     * The scheduler of whichever build is on the classpath: before chunked prefill its constructor took no memory
-     * budget and the model had no prefill chunk, so both are looked up by reflection.
-     */
-    private static Scheduler scheduler(LoadedModel model, int chunk) throws Exception {
-        Transformer t = model.transformer();
-        for (Constructor<?> c : Scheduler.class.getConstructors()) {
-            if (c.getParameterCount() == 4) {
-                return (Scheduler) c.newInstance(t, model.tokenizer(), 16, 64);
-            }
-            if (c.getParameterCount() == 5) {
-                if (chunk > 0) {
-                    Transformer.class.getMethod("setPrefillChunk", int.class).invoke(t, chunk);
-                }
-                Class<?> budget = Class.forName("dev.cna.core.runtime.MemoryBudget");
-                Object b = budget.getMethod("of", dev.cna.core.model.ModelConfig.class, long.class, int.class)
-                        .invoke(null, model.config(), 2L << 30, (int) Transformer.class.getMethod("prefillChunk").invoke(t));
-                return (Scheduler) c.newInstance(t, model.tokenizer(), b, 16, 64);
-            }
+    private static Scheduler scheduler(LoadedModel model, int chunk) {
+        if (chunk > 0) {
+            model.backend().setPrefillChunk(chunk);
         }
-        throw new IllegalStateException("no known Scheduler constructor");
+        MemoryBudget budget = MemoryBudget.of(model.config(), 2L << 30, model.backend().prefillChunk());
+        return new Scheduler(model.backend(), model.tokenizer(), budget, 16, 64);
     }
 
     private static GenerationJob.Sink timing(List<Long> times, CompletableFuture<Long> first) {

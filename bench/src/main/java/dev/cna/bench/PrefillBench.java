@@ -1,11 +1,12 @@
 package dev.cna.bench;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.ModelStore;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.KvCache;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -83,7 +84,7 @@ public final class PrefillBench {
     /** The child: load the model, prefill one prompt of n tokens, print "seconds peakRssBytes". */
     private static void probe(int n) throws Exception {
         try (WeightSource source = ModelLoader.open(ModelStore.defaultModel());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             int[] prompt = new int[n];
             for (int i = 0; i < n; i++) {
                 prompt[i] = 100 + (i * 7919) % 20_000; // ordinary vocabulary ids, no special tokens

@@ -1,5 +1,6 @@
 package dev.cna.bench;
 
+import dev.cna.core.runtime.BackendOptions;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -65,6 +66,11 @@ final class Report {
     }
 
     /** "--name value" pairs of a benchmark's command line. */
+    /** The backend a benchmark runs the model on: $CNA_BACKEND, else cpu (the platform's default). */
+    static BackendOptions backend() {
+        return BackendOptions.of(BackendOptions.parseKind(System.getenv().getOrDefault("CNA_BACKEND", "cpu")));
+    }
+
     static Map<String, String> options(String[] args) {
         Map<String, String> opts = new LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
@@ -88,7 +94,7 @@ final class Report {
             throws IOException, InterruptedException {
         String cp = System.getProperty("java.class.path");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-Xmx2g", "--add-modules", "jdk.incubator.vector", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-cp", classesFirst.isEmpty() ? cp : classesFirst + ":" + cp, main.getName()));
         cmd.addAll(List.of(args));
         Path stdout = Files.createTempFile("probe", ".out");

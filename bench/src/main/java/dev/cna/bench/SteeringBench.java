@@ -9,8 +9,6 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.WeightStorage;
 import dev.cna.core.tokenizer.ChatMessage;
 import dev.cna.core.tokenizer.Tokenizer;
 import dev.cna.devstack.DevKafka;
@@ -72,13 +70,13 @@ public final class SteeringBench {
 
         List<Throughput> throughput = new ArrayList<>();
         List<SwapLatency> latency = new ArrayList<>();
-        try (LoadedModel model = LoadedModel.load(new ModelSpec("default"), WeightStorage.F32, Numerics.EXACT);
+        try (LoadedModel model = LoadedModel.load(new ModelSpec("default"), Report.backend());
              DevKafka kafka = DevKafka.startTemporary()) {
             PlatformTopics.create(kafka.bootstrapServers());
             ModelConfig config = model.config();
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), PlatformTopics.CIRCUITS, config, model.fingerprint());
-                 Scheduler scheduler = new Scheduler(model.transformer(), model.tokenizer(),
-                         MemoryBudget.of(config, 2L << 30, model.transformer().prefillChunk()), 16, 64);
+                 Scheduler scheduler = new Scheduler(model.backend(), model.tokenizer(),
+                         MemoryBudget.of(config, 2L << 30, model.backend().prefillChunk()), 16, 64);
                  KafkaProducer<String, String> producer = producer(kafka.bootstrapServers())) {
                 registry.start();
                 scheduler.start();

@@ -2,7 +2,7 @@ package dev.cna.steering;
 
 import dev.cna.core.generate.ContinuousBatch;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.jboss.logging.Logger;
 
@@ -38,7 +38,7 @@ public final class Scheduler implements AutoCloseable {
     private volatile boolean closed;
     private volatile String failure;
 
-    public Scheduler(Transformer model, Tokenizer tokenizer, MemoryBudget budget, int maxBatch, int queueCapacity) {
+    public Scheduler(Backend model, Tokenizer tokenizer, MemoryBudget budget, int maxBatch, int queueCapacity) {
         if (maxBatch < 1 || queueCapacity < 1) {
             throw new IllegalArgumentException("max batch and queue capacity must be >= 1");
         }

@@ -17,7 +17,8 @@ public class StatusResource {
         this.runtime = runtime;
     }
 
-    public record ModelInfo(String id, String fingerprint, int layers, int intermediateSize, int contextLength) {}
+    /** @param backend what runs the model, e.g. "cpu (vector 512-bit (16 float lanes), 2 threads)" */
+    public record ModelInfo(String id, String fingerprint, String backend, int layers, int intermediateSize, int contextLength) {}
 
     public record RegistryInfo(int circuits, long refused, long invalid, boolean caughtUp) {}
 
@@ -32,10 +33,10 @@ public class StatusResource {
         LoadedModel m = runtime.model();
         CircuitRegistry r = runtime.registry();
         MemoryBudget b = runtime.budget();
-        return new Status(new ModelInfo(m.id(), m.fingerprint(), m.config().layers(), m.config().intermediateSize(),
+        return new Status(new ModelInfo(m.id(), m.fingerprint(), m.backend().name(), m.config().layers(), m.config().intermediateSize(),
                 m.config().contextLength()), runtime.scheduler().status(),
                 new RegistryInfo(r.all().size(), r.refusedCount(), r.invalidCount(), r.caughtUp()),
                 new MemoryInfo(MemoryBudget.mib(b.bytes()), b.kvBytesPerToken(), MemoryBudget.mib(b.scratchBytes()),
-                        m.transformer().prefillChunk(), b.maxTokensPerRow()));
+                        m.backend().prefillChunk(), b.maxTokensPerRow()));
     }
 }

@@ -4,8 +4,8 @@ import dev.cna.api.Topics;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.BackendOptions;
+import dev.cna.core.runtime.torch.WeightStorage;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -27,9 +27,13 @@ import java.util.Optional;
 public class SteeringRuntime {
     @ConfigProperty(name = "cna.model", defaultValue = "default")
     String model;
+    /** cpu (quantized blocks, the default) or torch (f32 reference); CNA_BACKEND in the environment. */
+    @ConfigProperty(name = "cna.backend", defaultValue = "cpu")
+    String backend;
+    /** torch backend only: F32 or F16 projections. */
     @ConfigProperty(name = "cna.model.weights", defaultValue = "F32")
     WeightStorage weights;
-    /** PyTorch intra-op threads; unset = one per core. Set it when other processes share the cores. */
+    /** Compute threads (cpu backend, PyTorch intra-op); unset = one per core. Set it when other processes share the cores. */
     @ConfigProperty(name = "cna.threads")
     Optional<Integer> threads;
     @ConfigProperty(name = "kafka.bootstrap.servers")
@@ -72,14 +76,15 @@ public class SteeringRuntime {
     private void load() {
         try {
             long t0 = System.nanoTime();
-            LoadedModel m = LoadedModel.load(new ModelSpec(model), weights, Numerics.EXACT);
-            Log.infof("model %s (%s) loaded in %d ms", m.id(), m.fingerprint().substring(0, 12), (System.nanoTime() - t0) / 1_000_000);
+            LoadedModel m = LoadedModel.load(new ModelSpec(model), backendOptions());
+            Log.infof("model %s (%s) loaded in %d ms on %s", m.id(), m.fingerprint().substring(0, 12),
+                    (System.nanoTime() - t0) / 1_000_000, m.backend().name());
             CircuitRegistry r = new CircuitRegistry(bootstrap, circuitsTopic, m.config(), m.fingerprint());
-            m.transformer().setPrefillChunk(prefillChunk);
+            m.backend().setPrefillChunk(prefillChunk);
             MemoryBudget b = MemoryBudget.of(m.config(), MemoryBudget.parseBytes(memoryBudget), prefillChunk);
             Log.infof("memory budget %d MiB (KV %d KiB per token, %d MiB scratch per pass): up to %d tokens per request",
                     MemoryBudget.mib(b.bytes()), b.kvBytesPerToken() >> 10, MemoryBudget.mib(b.scratchBytes()), b.maxTokensPerRow());
-            Scheduler s = new Scheduler(m.transformer(), m.tokenizer(), b, maxBatch, queueCapacity);
+            Scheduler s = new Scheduler(m.backend(), m.tokenizer(), b, maxBatch, queueCapacity);
             r.start();
             s.start();
             registerMeters(r, s);
@@ -91,6 +96,11 @@ public class SteeringRuntime {
             failure = "the model did not load: " + e;
             Log.errorf(e, "cannot start: the model %s did not load", model);
         }
+    }
+
+    private BackendOptions backendOptions() {
+        BackendOptions o = BackendOptions.of(BackendOptions.parseKind(backend)).withStorage(weights);
+        return threads.map(o::withThreads).orElse(o);
     }
 
     private void registerMeters(CircuitRegistry r, Scheduler s) {

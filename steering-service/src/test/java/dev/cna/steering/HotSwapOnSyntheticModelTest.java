@@ -1,5 +1,6 @@
 package dev.cna.steering;
 
+import dev.cna.core.runtime.BackendOptions;
 import dev.cna.api.StreamEvent;
 import dev.cna.api.Topics;
 import dev.cna.core.circuit.CircuitJson;
@@ -11,8 +12,7 @@ import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.steer.CircuitStrength;
 import dev.cna.core.steer.SteeringPlan;
 import dev.cna.core.tokenizer.Tokenizer;
@@ -70,7 +70,7 @@ class HotSwapOnSyntheticModelTest {
     @Test
     void aVersionPublishedMidGenerationSteersFromTheNextTokenOn() throws Exception {
         try (WeightSource source = ModelLoader.open(SyntheticModels.Spec.llama().write(dir).gguf());
-             Transformer model = Transformer.load(source, WeightStorage.F32);
+             Backend model = BackendOptions.cpu().load(source);
              Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec())) {
             ModelConfig config = source.config();
             var circuit = TestCircuits.wide("wide", 1, config);

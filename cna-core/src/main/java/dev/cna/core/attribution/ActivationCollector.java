@@ -1,7 +1,7 @@
 package dev.cna.core.attribution;
 
 import dev.cna.core.runtime.ActivationCapture;
-import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.tokenizer.ChatMessage;
 import dev.cna.core.tokenizer.Tokenizer;
 
@@ -25,13 +25,13 @@ public final class ActivationCollector {
     /** Default {@link #batchTokens()}: 16 prompts of 256 tokens, or fewer longer ones. */
     public static final int DEFAULT_BATCH_TOKENS = 4096;
 
-    private final Transformer model;
+    private final Backend model;
     private final Tokenizer tokenizer;
     private final int batchSize;
     private final int batchTokens;
 
     /** Batches of at most {@code batchSize} prompts and {@link #DEFAULT_BATCH_TOKENS} padded tokens. */
-    public ActivationCollector(Transformer model, Tokenizer tokenizer, int batchSize) {
+    public ActivationCollector(Backend model, Tokenizer tokenizer, int batchSize) {
         this(model, tokenizer, batchSize, DEFAULT_BATCH_TOKENS);
     }
 
@@ -39,7 +39,7 @@ public final class ActivationCollector {
      * @param batchSize   most prompts per forward pass
      * @param batchTokens most padded tokens (rows x longest prompt) per forward pass; a longer prompt runs alone
      */
-    public ActivationCollector(Transformer model, Tokenizer tokenizer, int batchSize, int batchTokens) {
+    public ActivationCollector(Backend model, Tokenizer tokenizer, int batchSize, int batchTokens) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }

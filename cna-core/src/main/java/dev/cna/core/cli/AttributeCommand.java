@@ -11,6 +11,7 @@ import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.circuit.CircuitPlot;
 import dev.cna.core.circuit.Neuron;
 import dev.cna.core.eval.PromptSets;
+import dev.cna.core.runtime.BackendOptions;
 import dev.cna.core.runtime.LoadedModel;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -85,13 +86,14 @@ final class AttributeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SelectionOptions options = new SelectionOptions(topK, new HashSet<>(excludeLayers), !noBlacklist);
-        try (LoadedModel m = modelOptions.load()) {
+        // RelP differentiates through the forward pass: only the torch backend has autograd
+        try (LoadedModel m = mode.relp != null ? modelOptions.load(BackendOptions.Kind.TORCH) : modelOptions.load()) {
             try {
                 options.checkFor(m.config().layers(), m.config().intermediateSize());
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--top-k/--exclude-layers: " + e.getMessage(), e);
             }
-            ActivationCollector collector = new ActivationCollector(m.transformer(), m.tokenizer(), batchSize);
+            ActivationCollector collector = new ActivationCollector(m.backend(), m.tokenizer(), batchSize);
             ContrastiveAttribution attribution = new ContrastiveAttribution(collector, m.config(), m.id(), m.fingerprint());
             Circuit circuit = mode.contrastive != null ? contrastive(attribution, options) : relp(m, collector, attribution, options);
             Path file = out != null ? out : Path.of(name + ".circuit.json");
@@ -123,7 +125,7 @@ final class AttributeCommand implements Callable<Integer> {
         int[] tokens = collector.promptTokens(mode.relp.prompt, !raw);
         int target = singleToken(m, mode.relp.target);
         int counterfactual = mode.relp.counterfactual == null ? -1 : singleToken(m, mode.relp.counterfactual);
-        float[][] relevance = m.transformer().relevance(tokens, target, counterfactual);
+        float[][] relevance = m.backend().relevance(tokens, target, counterfactual);
         double[][] scores = new double[relevance.length][];
         for (int l = 0; l < relevance.length; l++) {
             scores[l] = new double[relevance[l].length];

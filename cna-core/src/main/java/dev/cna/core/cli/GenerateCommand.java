@@ -65,16 +65,16 @@ final class GenerateCommand implements Callable<Integer> {
             Tokenizer tokenizer = m.tokenizer();
             String text = raw ? prompt : tokenizer.formatChat(messages(), true);
             int[] tokens = tokenizer.encodePrompt(text);
-            Generation g = new Generator(m.transformer(), tokenizer).generate(List.of(tokens), List.of(params), steering,
+            Generation g = new Generator(m.backend(), tokenizer).generate(List.of(tokens), List.of(params), steering,
                     (row, token, piece) -> {
                         out.print(piece);
                         out.flush();
                         return true;
                     }).get(0);
             out.println();
-            System.err.printf("prompt tokens: %d, generated tokens: %d, prefill: %.1f tok/s, decode: %.1f tok/s, finish: %s%n",
+            System.err.printf("prompt tokens: %d, generated tokens: %d, prefill: %.1f tok/s, decode: %.1f tok/s, finish: %s, backend: %s%n",
                     g.promptTokens(), g.tokens().length, g.promptTokens() * 1e9 / g.prefillNanos(),
-                    g.decodeTokensPerSecond(), g.finishReason().name().toLowerCase());
+                    g.decodeTokensPerSecond(), g.finishReason().name().toLowerCase(), m.backend().name());
         }
         return 0;
     }

@@ -104,7 +104,7 @@ public final class Sweep {
     public static float[][] caaDirection(LoadedModel model, List<String> positive, List<String> negative, Settings settings) {
         boolean[] all = new boolean[model.config().layers()];
         Arrays.fill(all, true);
-        ActivationCollector collector = new ActivationCollector(model.transformer(), model.tokenizer(), settings.batchSize());
+        ActivationCollector collector = new ActivationCollector(model.backend(), model.tokenizer(), settings.batchSize());
         return CaaPlan.meanDifference(collector.mlpOutputs(positive, settings.chatTemplate(), all),
                 collector.mlpOutputs(negative, settings.chatTemplate(), all));
     }
@@ -126,7 +126,7 @@ public final class Sweep {
 
     /** Runs every point; returns one row per point, in {@link #points()} order. */
     public List<EvalRow> run(Prompts prompts, Listener listener) {
-        ActivationCollector collector = new ActivationCollector(model.transformer(), model.tokenizer(), settings.batchSize());
+        ActivationCollector collector = new ActivationCollector(model.backend(), model.tokenizer(), settings.batchSize());
         List<int[]> posTokens = prompts.positive().stream().map(p -> collector.promptTokens(p, settings.chatTemplate())).toList();
         List<int[]> negTokens = prompts.negative().stream().map(p -> collector.promptTokens(p, settings.chatTemplate())).toList();
         List<int[]> neuTokens = prompts.neutral().stream().map(p -> model.tokenizer().encodePrompt(p)).toList();
@@ -200,7 +200,7 @@ public final class Sweep {
         String[] replies = new String[n];
         List<Integer> order = IntStream.range(0, n).boxed()
                 .sorted(Comparator.comparingInt(r -> tokens.get(r / samples).length)).toList();
-        Generator generator = new Generator(model.transformer(), model.tokenizer());
+        Generator generator = new Generator(model.backend(), model.tokenizer());
         for (int s = 0; s < order.size(); s += settings.batchSize()) {
             List<Integer> batch = order.subList(s, Math.min(order.size(), s + settings.batchSize()));
             List<int[]> batchTokens = batch.stream().map(r -> tokens.get(r / samples)).toList();
@@ -226,8 +226,8 @@ public final class Sweep {
         for (int s = 0; s < tokens.size(); s += settings.batchSize()) {
             List<int[]> batch = tokens.subList(s, Math.min(tokens.size(), s + settings.batchSize()));
             MlpHook hook = hooks.apply(batch.size());
-            try (KvCache cache = model.transformer().newCache(batch.size())) {
-                float[][] l = model.transformer().prefill(cache, batch, hook);
+            try (KvCache cache = model.backend().newCache(batch.size())) {
+                float[][] l = model.backend().prefill(cache, batch, hook);
                 System.arraycopy(l, 0, logits, s, batch.size());
             } finally {
                 close(hook);

@@ -4,7 +4,7 @@ import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.MemoryBudget;
 import dev.cna.core.runtime.Prefill;
 import dev.cna.core.runtime.NeuronScaling;
-import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.steer.SteeringPlan;
 import dev.cna.core.tokenizer.Tokenizer;
 
@@ -78,7 +78,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
     }
 
-    private final Transformer model;
+    private final Backend model;
     private final Tokenizer tokenizer;
     private final int context;
     private final MemoryBudget budget;
@@ -92,9 +92,9 @@ public final class ContinuousBatch implements AutoCloseable {
 
     /**
      * @param budget the KV cache and scratch memory the batch may use; its chunk is the model's
-     *               {@link Transformer#prefillChunk()}
+     *               {@link Backend#prefillChunk()}
      */
-    public ContinuousBatch(Transformer model, Tokenizer tokenizer, MemoryBudget budget) {
+    public ContinuousBatch(Backend model, Tokenizer tokenizer, MemoryBudget budget) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.context = model.config().contextLength();
@@ -195,6 +195,8 @@ public final class ContinuousBatch implements AutoCloseable {
 
     private void startPrefill(List<Sequence> group) {
         KvCache groupCache = model.newCache(group.size());
+        // room for each row's whole life (prompt + reply), so a backend with per-row buffers allocates them once
+        groupCache.reserve(group.stream().mapToInt(this::lifetime).max().getAsInt());
         joining.add(new Joining(group, model.startPrefill(groupCache, group.stream().map(Sequence::prompt).toList())));
     }
 

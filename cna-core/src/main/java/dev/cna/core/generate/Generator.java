@@ -2,7 +2,7 @@ package dev.cna.core.generate;
 
 import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.MlpHook;
-import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
@@ -10,10 +10,10 @@ import java.util.List;
 
 /** Generates replies for a batch of prompts, streaming each row's text as it is produced. */
 public final class Generator {
-    private final Transformer model;
+    private final Backend model;
     private final Tokenizer tokenizer;
 
-    public Generator(Transformer model, Tokenizer tokenizer) {
+    public Generator(Backend model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
     }

@@ -1,29 +1,21 @@
 package dev.cna.core.runtime;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-
-import java.util.Arrays;
-
 /**
  * Records the neuron activations (or the MLP outputs) of chosen layers, at the last position of every row
- * (where, with left padding, each prompt ends) or at every position. The slices stay on the device during
- * the forward pass and reach the host in one copy.
+ * (where, with left padding, each prompt ends) or at every position. Each forward pass replaces what the
+ * previous one recorded: after a chunked prefill it holds the last chunk, the one with every row's last token.
  */
 public final class ActivationCapture implements MlpHook, AutoCloseable {
     private final boolean[] layers;
     private final boolean everyPosition;
     private final boolean mlpOutput;
-    private final NDManager manager = NDManager.newBaseManager("PyTorch");
-    private final NDArray[] captured;
+    private final float[][][] captured;
 
     private ActivationCapture(boolean[] layers, boolean everyPosition, boolean mlpOutput) {
         this.layers = layers;
         this.everyPosition = everyPosition;
         this.mlpOutput = mlpOutput;
-        this.captured = new NDArray[layers.length];
+        this.captured = new float[layers.length][][];
     }
 
     /** Captures the last position of every row in the given layers (true = capture). */
@@ -47,9 +39,8 @@ public final class ActivationCapture implements MlpHook, AutoCloseable {
     }
 
     @Override
-    public NDArray apply(int layer, NDArray h) {
+    public void apply(int layer, Activations h) {
         keep(layer, h);
-        return h;
     }
 
     @Override
@@ -58,55 +49,30 @@ public final class ActivationCapture implements MlpHook, AutoCloseable {
     }
 
     @Override
-    public NDArray afterMlp(int layer, NDArray out) {
+    public void afterMlp(int layer, Activations out) {
         keep(layer, out);
-        return out;
     }
 
-    private void keep(int layer, NDArray h) {
-        // A copy, not a view: a view would pin the whole [batch, positions, width] tensor of a chunk per layer.
-        NDArray slice = everyPosition ? h.duplicate() : h.get(":, -1, :").duplicate();
-        slice.attach(manager); // outlives the forward pass's own arrays
-        if (captured[layer] != null) {
-            captured[layer].close();
-        }
-        captured[layer] = slice;
+    private void keep(int layer, Activations h) {
+        captured[layer] = everyPosition ? h.everyPosition() : h.lastPosition();
     }
 
     /**
      * The activations of the last forward pass, per captured layer (null for others): [row][neuron] for
      * last-position capture, [row * positions + position][neuron] for every-position capture.
+     *
+     * @throws IllegalStateException when no forward pass has run through this capture
      */
     public float[][][] activations() {
-        NDList present = new NDList();
-        for (NDArray a : captured) {
-            if (a != null) {
-                present.add(a);
+        for (float[][] layer : captured) {
+            if (layer != null) {
+                return captured.clone();
             }
         }
-        if (present.isEmpty()) {
-            throw new IllegalStateException("no forward pass has run through this capture");
-        }
-        float[] flat = NDArrays.stack(present).toFloatArray();
-        int rows = (int) (present.get(0).size() / present.get(0).getShape().tail());
-        int neurons = (int) present.get(0).getShape().tail();
-        float[][][] out = new float[captured.length][][];
-        int at = 0;
-        for (int l = 0; l < captured.length; l++) {
-            if (captured[l] == null) {
-                continue;
-            }
-            out[l] = new float[rows][];
-            for (int r = 0; r < rows; r++) {
-                out[l][r] = Arrays.copyOfRange(flat, at, at + neurons);
-                at += neurons;
-            }
-        }
-        return out;
+        throw new IllegalStateException("no forward pass has run through this capture");
     }
 
+    /** Nothing to free (kept so callers can hold any hook in try-with-resources). */
     @Override
-    public void close() {
-        manager.close();
-    }
+    public void close() {}
 }

@@ -11,17 +11,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
-/** A model ready to run: weights on the engine, its tokenizer, its id and fingerprint. */
-public record LoadedModel(Path path, String id, String fingerprint, Transformer transformer, Tokenizer tokenizer)
+/** A model ready to run: weights on a backend, its tokenizer, its id and fingerprint. */
+public record LoadedModel(Path path, String id, String fingerprint, Backend backend, Tokenizer tokenizer)
         implements AutoCloseable {
 
-    public static LoadedModel load(ModelSpec spec, WeightStorage storage, Numerics numerics) {
+    public static LoadedModel load(ModelSpec spec, BackendOptions options) {
         Path path = spec.existingPath();
         try (WeightSource source = ModelLoader.open(path)) {
             Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
             try {
                 return new LoadedModel(path, source.modelId(), ModelFingerprint.of(path),
-                        Transformer.load(source, storage, numerics), tokenizer);
+                        options.load(source), tokenizer);
             } catch (IOException e) {
                 tokenizer.close();
                 throw new UncheckedIOException("cannot fingerprint " + path, e);
@@ -33,12 +33,12 @@ public record LoadedModel(Path path, String id, String fingerprint, Transformer 
     }
 
     public ModelConfig config() {
-        return transformer.config();
+        return backend.config();
     }
 
     @Override
     public void close() {
         tokenizer.close();
-        transformer.close();
+        backend.close();
     }
 }

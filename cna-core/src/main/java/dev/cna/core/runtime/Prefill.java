@@ -4,17 +4,17 @@ package dev.cna.core.runtime;
  * A batch of prompts being prefilled a chunk at a time (chunked prefill, as in vLLM and Sarathi-Serve): each
  * {@link #advance} runs the next columns of the left-padded prompts against the KV cache filled so far, so a
  * scheduler can run decode steps of other sequences between chunks, and can stop a prefill nobody waits for.
- * Made by {@link Transformer#startPrefill}; one thread drives it.
+ * Made by {@link Backend#startPrefill}; one thread drives it.
  */
 public final class Prefill {
-    private final Transformer model;
+    private final Backend model;
     private final KvCache cache;
     private final int[] tokens; // [batch * width], left-padded
     private final int batch;
     private final int width;
     private int done;           // columns already in the cache
 
-    Prefill(Transformer model, KvCache cache, int[] tokens, int batch) {
+    Prefill(Backend model, KvCache cache, int[] tokens, int batch) {
         this.model = model;
         this.cache = cache;
         this.tokens = tokens;
@@ -49,10 +49,10 @@ public final class Prefill {
             throw new IllegalStateException("the prefill has finished");
         }
         int to = Math.min(width, done + Math.max(1, tokens / batch));
-        int[] chunk = Transformer.columnsOf(this.tokens, batch, width, done, to);
+        int[] chunk = Backend.columnsOf(this.tokens, batch, width, done, to);
         boolean last = to == width;
         float[][] logits = model.forward(cache, chunk, to - done, hook,
-                last ? Transformer.Output.LAST : Transformer.Output.NONE, model.config().layers());
+                last ? Backend.Output.LAST : Backend.Output.NONE, model.config().layers());
         done = to;
         return logits;
     }

@@ -3,7 +3,7 @@ package dev.cna.core.runtime;
 import dev.cna.core.model.ModelConfig;
 
 /** Rotary position embedding frequencies and a cos/sin table that grows with the longest position seen. */
-final class Rope {
+public final class Rope {
     private final float[] inverseFrequencies;
     private float[] cos = new float[0];
     private float[] sin = new float[0];
@@ -13,7 +13,7 @@ final class Rope {
      * @param divisors per-frequency divisors from a GGUF rope_freqs tensor, or null; otherwise llama3 scaling
      *                 from the config applies when present
      */
-    Rope(ModelConfig config, float[] divisors) {
+    public Rope(ModelConfig config, float[] divisors) {
         int half = config.headDim() / 2;
         inverseFrequencies = new float[half];
         for (int i = 0; i < half; i++) {
@@ -42,12 +42,12 @@ final class Rope {
         return (1 - smooth) * frequency / s.factor() + smooth * frequency;
     }
 
-    int halfDim() {
+    public int halfDim() {
         return inverseFrequencies.length;
     }
 
     /** cos and sin of position p for frequency i, laid out [p * halfDim + i]. */
-    void ensure(int maxPosition) {
+    public void ensure(int maxPosition) {
         if (maxPosition < positions) {
             return;
         }
@@ -67,11 +67,11 @@ final class Rope {
         positions = n;
     }
 
-    float cos(int position, int i) {
+    public float cos(int position, int i) {
         return cos[position * halfDim() + i];
     }
 
-    float sin(int position, int i) {
+    public float sin(int position, int i) {
         return sin[position * halfDim() + i];
     }
 }

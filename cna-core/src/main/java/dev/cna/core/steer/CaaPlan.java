@@ -1,7 +1,6 @@
 package dev.cna.core.steer;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
+import dev.cna.core.runtime.Activations;
 import dev.cna.core.runtime.MlpHook;
 
 /**
@@ -10,17 +9,19 @@ import dev.cna.core.runtime.MlpHook;
  * layer's MLP output.
  */
 public final class CaaPlan implements MlpHook, AutoCloseable {
-    private final NDManager manager = NDManager.newBaseManager("PyTorch");
-    private final NDArray[] additions;
+    private final float[][] additions; // [layer][hidden], null where the layer is untouched
 
     /**
      * @param direction [layer][hidden] mean-difference vectors (null layers untouched), from {@link #meanDifference}
      */
     public CaaPlan(float[][] direction, float alpha) {
-        additions = new NDArray[direction.length];
+        additions = new float[direction.length][];
         for (int l = 0; l < direction.length; l++) {
             if (direction[l] != null && alpha != 0) {
-                additions[l] = manager.create(direction[l]).mul(alpha);
+                additions[l] = new float[direction[l].length];
+                for (int i = 0; i < additions[l].length; i++) {
+                    additions[l][i] = alpha * direction[l][i];
+                }
             }
         }
     }
@@ -62,9 +63,7 @@ public final class CaaPlan implements MlpHook, AutoCloseable {
     }
 
     @Override
-    public NDArray apply(int layer, NDArray h) {
-        return h;
-    }
+    public void apply(int layer, Activations h) {}
 
     @Override
     public boolean wantsOutput(int layer) {
@@ -72,12 +71,11 @@ public final class CaaPlan implements MlpHook, AutoCloseable {
     }
 
     @Override
-    public NDArray afterMlp(int layer, NDArray out) {
-        return out.add(additions[layer]);
+    public void afterMlp(int layer, Activations out) {
+        out.add(additions[layer]);
     }
 
+    /** Nothing to free (kept so callers can hold any hook in try-with-resources). */
     @Override
-    public void close() {
-        manager.close();
-    }
+    public void close() {}
 }

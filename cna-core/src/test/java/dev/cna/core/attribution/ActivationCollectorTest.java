@@ -1,10 +1,11 @@
 package dev.cna.core.attribution;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +48,7 @@ class ActivationCollectorTest {
     void batchesOfFourEqualOnePromptAtATimeInPromptOrder(boolean chatTemplate) {
         SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
         try (WeightSource source = ModelLoader.open(m.gguf()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             boolean[] layers = {false, true, true};
             ActivationCollector single = new ActivationCollector(model, tokenizer, 1);
             ActivationCollector batched = new ActivationCollector(model, tokenizer, 4);
@@ -76,7 +77,7 @@ class ActivationCollectorTest {
     void theConsumerSeesEveryPromptOnceInLengthOrderWithProgressPerBatch() {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         try (WeightSource source = ModelLoader.open(m.hfDir()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             ActivationCollector collector = new ActivationCollector(model, tokenizer, 4);
             List<Integer> seen = new ArrayList<>();
             List<Integer> progress = new ArrayList<>();
@@ -105,7 +106,7 @@ class ActivationCollectorTest {
     void theTokenLimitBoundsEachBatchAndChangesNoActivation(int batchTokens) {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         try (WeightSource source = ModelLoader.open(m.gguf()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             boolean[] layers = {true, true, true};
             ActivationCollector unlimited = new ActivationCollector(model, tokenizer, 4, Integer.MAX_VALUE);
             ActivationCollector limited = new ActivationCollector(model, tokenizer, 4, batchTokens);

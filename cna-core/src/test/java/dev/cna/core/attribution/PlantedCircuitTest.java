@@ -1,16 +1,18 @@
 package dev.cna.core.attribution;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
 import dev.cna.core.tokenizer.TokenizerSpec;
 import org.junit.jupiter.api.Test;
@@ -74,7 +76,7 @@ class PlantedCircuitTest {
         try (WeightSource original = ModelLoader.open(format.equals("gguf") ? m.gguf() : m.hfDir());
              Tokenizer tokenizer = Tokenizer.create(original.tokenizerSpec());
              WeightSource planted = plant(original, tokenizer);
-             Transformer model = Transformer.load(planted, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(planted, WeightStorage.F32)) {
             ModelConfig config = planted.config();
             ActivationCollector collector = new ActivationCollector(model, tokenizer, 4);
             int x = singleToken(tokenizer, "X");
@@ -130,7 +132,7 @@ class PlantedCircuitTest {
         SyntheticModels.Model m = spec().write(dir);
         try (WeightSource source = ModelLoader.open(m.hfDir());
              Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             ContrastiveAttribution attribution = new ContrastiveAttribution(new ActivationCollector(model, tokenizer, 4),
                     source.config(), "plain", FINGERPRINT);
             SelectionOptions options = new SelectionOptions(PLANTED.size(), SelectionOptions.DEFAULT_EXCLUDE_LAYERS, false);
@@ -149,7 +151,7 @@ class PlantedCircuitTest {
         try (WeightSource original = ModelLoader.open(m.gguf());
              Tokenizer tokenizer = Tokenizer.create(original.tokenizerSpec());
              WeightSource planted = plant(original, tokenizer);
-             Transformer model = Transformer.load(planted, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(planted, WeightStorage.F32)) {
             boolean[] all = new boolean[LAYERS];
             Arrays.fill(all, true);
             float[][][] acts = new ActivationCollector(model, tokenizer, 4).neurons(UniversalNeuronDetector.NEUTRAL_PROMPTS, false, all);
@@ -168,7 +170,7 @@ class PlantedCircuitTest {
             }
             // With the always-on dimension zeroed the neuron is silent and not universal: the plant is the cause.
             try (WeightSource silenced = plant(original, tokenizer, 0f);
-                 Transformer silent = Transformer.load(silenced, WeightStorage.F32)) {
+                 TorchBackend silent = TorchBackend.load(silenced, WeightStorage.F32)) {
                 float[][][] quiet = new ActivationCollector(silent, tokenizer, 4).neurons(UniversalNeuronDetector.NEUTRAL_PROMPTS, false, all);
                 assertFalse(UniversalNeuronDetector.detect(quiet).contains(UNIVERSAL));
                 for (float[][] prompt : quiet) {
@@ -288,6 +290,12 @@ class PlantedCircuitTest {
         public HostTensor tensor(String canonicalName) {
             HostTensor t = changed.get(canonicalName);
             return t != null ? t : source.tensor(canonicalName);
+        }
+
+        @Override
+        public RawTensor raw(String canonicalName) {
+            HostTensor t = changed.get(canonicalName);
+            return t != null ? SyntheticModels.rawF32(path(), t) : source.raw(canonicalName);
         }
 
         @Override

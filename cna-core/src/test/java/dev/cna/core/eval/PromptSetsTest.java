@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class PromptSetsTest {
+public class PromptSetsTest {
 
     @TempDir
     Path dir;
@@ -59,7 +59,7 @@ class PromptSetsTest {
 
     // ---- the committed datasets (datasets/ at the repository root)
 
-    static Path datasets() {
+    public static Path datasets() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.isDirectory(p.resolve("datasets"))) {
             p = p.getParent();

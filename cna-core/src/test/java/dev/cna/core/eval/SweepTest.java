@@ -8,8 +8,7 @@ import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelSpec;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.runtime.LoadedModel;
-import dev.cna.core.runtime.Numerics;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.BackendOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +28,7 @@ class SweepTest {
     @Test
     void aSweepMeasuresEveryPointAndItsUnsteeredPointsAreTheModelItself() {
         Path file = SyntheticModels.Spec.llama().write(dir).gguf();
-        try (LoadedModel m = LoadedModel.load(new ModelSpec(file.toString()), WeightStorage.F32, Numerics.EXACT)) {
+        try (LoadedModel m = LoadedModel.load(new ModelSpec(file.toString()), BackendOptions.cpu())) {
             ModelConfig c = m.config();
             List<double[]> neurons = new ArrayList<>();
             for (int l = 0; l < c.layers(); l++) {
@@ -61,7 +60,7 @@ class SweepTest {
             assertEquals(seen.get(1).stream().map(Sweep.Reply::text).toList(), seen.get(3).stream().map(Sweep.Reply::text).toList());
 
             // the unsteered replies are the model's own greedy replies
-            Generator generator = new Generator(m.transformer(), m.tokenizer());
+            Generator generator = new Generator(m.backend(), m.tokenizer());
             for (int i = 0; i < 3; i++) {
                 String alone = generator.generate(List.of(m.tokenizer().encodePrompt(prompts.positive().get(i))),
                         List.of(SamplingParams.greedy(6)), null, null).get(0).text();

@@ -1,5 +1,6 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.TestCircuits;
 import dev.cna.core.model.ModelConfig;
@@ -7,8 +8,8 @@ import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.MemoryBudget;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.steer.CircuitStrength;
 import dev.cna.core.steer.SteeringPlan;
 import dev.cna.core.tokenizer.Tokenizer;
@@ -36,7 +37,7 @@ class ContinuousBatchTest {
     @TempDir
     static Path dir;
     private WeightSource source;
-    private Transformer model;
+    private Backend model;
     private Tokenizer tokenizer;
     private ModelConfig config;
     private MemoryBudget budget;
@@ -44,7 +45,7 @@ class ContinuousBatchTest {
     @BeforeEach
     void load() {
         source = ModelLoader.open(SyntheticModels.Spec.llama().write(dir).gguf());
-        model = Transformer.load(source, WeightStorage.F32);
+        model = TorchBackend.load(source, WeightStorage.F32);
         tokenizer = Tokenizer.create(source.tokenizerSpec());
         config = source.config();
         budget = MemoryBudget.of(config, 1L << 30, model.prefillChunk());

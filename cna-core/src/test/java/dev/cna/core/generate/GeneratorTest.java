@@ -1,10 +1,11 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,14 +27,14 @@ class GeneratorTest {
     @TempDir
     static Path dir;
     private WeightSource source;
-    private Transformer model;
+    private Backend model;
     private Tokenizer tokenizer;
     private Generator generator;
 
     @BeforeEach
     void load() {
         source = ModelLoader.open(SyntheticModels.Spec.llama().write(dir).gguf());
-        model = Transformer.load(source, WeightStorage.F32);
+        model = TorchBackend.load(source, WeightStorage.F32);
         tokenizer = Tokenizer.create(source.tokenizerSpec());
         generator = new Generator(model, tokenizer);
     }

@@ -2,7 +2,7 @@ package dev.cna.core.generate;
 
 import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.NeuronScaling;
-import dev.cna.core.runtime.Transformer;
+import dev.cna.core.runtime.Backend;
 import dev.cna.core.steer.SteeringPlan;
 
 import java.util.List;
@@ -13,7 +13,7 @@ public final class ReferenceDecoding {
     private ReferenceDecoding() {}
 
     /** The plan of the pass that makes token n (0 = the prefill) is steering(n); no stop tokens. */
-    public static int[] greedy(Transformer model, int[] prompt, int maxTokens, IntFunction<SteeringPlan> steering) {
+    public static int[] greedy(Backend model, int[] prompt, int maxTokens, IntFunction<SteeringPlan> steering) {
         int[] out = new int[maxTokens];
         try (KvCache cache = model.newCache(1)) {
             float[][] logits;

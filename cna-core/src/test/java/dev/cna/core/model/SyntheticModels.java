@@ -626,6 +626,17 @@ public final class SyntheticModels {
 
     // ---- safetensors ----
 
+    /**
+     * An f32 tensor as a {@link RawTensor} (rows x the innermost dimension), for sources that hand a backend
+     * weights changed in memory.
+     */
+    public static RawTensor rawF32(Path file, HostTensor t) {
+        ByteBuffer bytes = ByteBuffer.allocate(t.data().length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(t.data());
+        int cols = t.shape()[t.shape().length - 1];
+        return new RawTensor(file, t.name(), GgmlType.F32, t.data().length / cols, cols, bytes);
+    }
+
     /** Writes tensors (named canonically, stored under their Hugging Face names) to one safetensors file. */
     public static void writeSafetensors(Path file, List<HostTensor> tensors, String dtype) throws IOException {
         ObjectNode header = JSON.createObjectNode();

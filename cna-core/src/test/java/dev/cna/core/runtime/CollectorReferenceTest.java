@@ -1,5 +1,7 @@
 package dev.cna.core.runtime;
 
+import dev.cna.core.runtime.torch.TorchBackend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
@@ -37,7 +39,7 @@ class CollectorReferenceTest {
     void batchedActivationsEqualTheReference(SyntheticModels.Spec spec) {
         SyntheticModels.Model m = spec.write(dir);
         try (WeightSource source = ModelLoader.open(m.hfDir()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             // Layer 2 is the last: earlier layers only, so the pass stops early and still must be right.
             boolean[] layers = {true, true, false};
             ActivationCollector collector = new ActivationCollector(model, tokenizer, 4);

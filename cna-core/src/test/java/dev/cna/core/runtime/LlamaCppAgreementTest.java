@@ -1,5 +1,7 @@
 package dev.cna.core.runtime;
 
+import dev.cna.core.runtime.torch.TorchBackend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.generate.Generation;
@@ -35,10 +37,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class LlamaCppAgreementTest {
     private static JsonNode fixture;
     private static GgufWeights weights;
-    /** Exact f32 numerics, the engine's default. */
-    private static Transformer exact;
+    /** Exact f32 numerics: the default backend (cpu, on the quantized blocks). */
+    private static Backend exact;
     /** llama.cpp's rounding (8-bit activations, f16 attention), for token agreement with it. */
-    private static Transformer llamaCpp;
+    private static Backend llamaCpp;
     private static Tokenizer tokenizer;
 
     @BeforeAll
@@ -49,8 +51,8 @@ class LlamaCppAgreementTest {
             fixture = new ObjectMapper().readTree(in);
         }
         weights = GgufWeights.open(ModelStore.defaultModel());
-        exact = Transformer.load(weights, WeightStorage.F32, Numerics.EXACT);
-        llamaCpp = Transformer.load(weights, WeightStorage.F32, Numerics.LLAMA_CPP);
+        exact = BackendOptions.cpu().load(weights);
+        llamaCpp = TorchBackend.load(weights, WeightStorage.F32, Numerics.LLAMA_CPP);
         tokenizer = Tokenizer.create(weights.tokenizerSpec());
     }
 
@@ -70,7 +72,7 @@ class LlamaCppAgreementTest {
         return out;
     }
 
-    private static float[][] teacherForced(Transformer model, JsonNode prompt) {
+    private static float[][] teacherForced(Backend model, JsonNode prompt) {
         int[] promptIds = ids(prompt.get("prompt_ids"));
         int[] replyIds = ids(prompt.get("reply_ids"));
         int[] all = IntStream.concat(Arrays.stream(promptIds), Arrays.stream(replyIds)).toArray();

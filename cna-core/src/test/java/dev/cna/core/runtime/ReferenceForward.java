@@ -7,7 +7,7 @@ import dev.cna.core.model.WeightSource;
 
 /**
  * A deliberately naive forward pass in plain Java loops, written from the Hugging Face modeling code and
- * independent of {@link Transformer}: the reference the DJL forward pass is tested against on tiny models.
+ * independent of {@link Backend}: the reference the DJL forward pass is tested against on tiny models.
  */
 final class ReferenceForward {
     private final ModelConfig c;

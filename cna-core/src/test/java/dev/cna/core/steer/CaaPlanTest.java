@@ -1,15 +1,16 @@
 package dev.cna.core.steer;
 
-import ai.djl.ndarray.NDArray;
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.attribution.ActivationCollector;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.ActivationCapture;
+import dev.cna.core.runtime.Activations;
 import dev.cna.core.runtime.MlpHook;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +48,7 @@ class CaaPlanTest {
     void alphaZeroChangesNothing() {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         try (WeightSource source = ModelLoader.open(m.hfDir()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             float[][] direction = direction(model, tokenizer, source.config());
             try (CaaPlan zero = new CaaPlan(direction, 0f); CaaPlan some = new CaaPlan(direction, 0.5f)) {
                 for (int l = 0; l < source.config().layers(); l++) {
@@ -69,7 +70,7 @@ class CaaPlanTest {
     void alphaAddsExactlyAlphaTimesTheDirectionToTheMlpOutputAtEveryPosition() {
         SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
         try (WeightSource source = ModelLoader.open(m.gguf()); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec());
-             Transformer model = Transformer.load(source, WeightStorage.F32)) {
+             Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             ModelConfig c = source.config();
             float[][] direction = direction(model, tokenizer, c);
             direction[0] = null; // layer 0 untouched: only layers 1 and 2 steer
@@ -95,8 +96,8 @@ class CaaPlanTest {
                     }
 
                     @Override
-                    public NDArray apply(int layer, NDArray h) {
-                        return caa.apply(layer, h);
+                    public void apply(int layer, Activations h) {
+                        caa.apply(layer, h);
                     }
 
                     @Override
@@ -105,11 +106,12 @@ class CaaPlanTest {
                     }
 
                     @Override
-                    public NDArray afterMlp(int layer, NDArray out) {
-                        before[layer] = out.toFloatArray();
-                        NDArray steered = caa.wantsOutput(layer) ? caa.afterMlp(layer, out) : out;
-                        after[layer] = steered.toFloatArray();
-                        return steered;
+                    public void afterMlp(int layer, Activations out) {
+                        before[layer] = flat(out.everyPosition());
+                        if (caa.wantsOutput(layer)) {
+                            caa.afterMlp(layer, out);
+                        }
+                        after[layer] = flat(out.everyPosition());
                     }
                 };
                 model.logitsAtEveryPosition(TOKENS, recording);
@@ -138,7 +140,7 @@ class CaaPlanTest {
     }
 
     /** The CAA direction of this model from the collector's MLP outputs, as the evaluation builds it. */
-    private static float[][] direction(Transformer model, Tokenizer tokenizer, ModelConfig c) {
+    private static float[][] direction(Backend model, Tokenizer tokenizer, ModelConfig c) {
         ActivationCollector collector = new ActivationCollector(model, tokenizer, 4);
         boolean[] all = new boolean[c.layers()];
         java.util.Arrays.fill(all, true);
@@ -147,5 +149,14 @@ class CaaPlanTest {
             assertTrue(maxAbsDiff(layer, new float[layer.length]) > 1e-3, "a direction that is not zero");
         }
         return d;
+    }
+
+    private static float[] flat(float[][] rows) {
+        int width = rows[0].length;
+        float[] out = new float[rows.length * width];
+        for (int r = 0; r < rows.length; r++) {
+            System.arraycopy(rows[r], 0, out, r * width, width);
+        }
+        return out;
     }
 }

@@ -1,5 +1,6 @@
 package dev.cna.core.steer;
 
+import dev.cna.core.runtime.torch.TorchBackend;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
@@ -7,8 +8,8 @@ import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.NeuronScaling;
-import dev.cna.core.runtime.Transformer;
-import dev.cna.core.runtime.WeightStorage;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -104,7 +105,7 @@ class SteeringPlanTest {
     @Test
     void eachRowOfABatchGetsExactlyWhatItGetsAlone() {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             ModelConfig c = source.config();
             Circuit ablate = circuit("ablate", c, new double[] {0, 3, 2.0}, new double[] {1, 17, 1.5}, new double[] {2, 50, 1.0},
                     new double[] {2, 8, 0.5});
@@ -132,7 +133,7 @@ class SteeringPlanTest {
     }
 
     /** Prefill, then one decode step per continuation column; the logits of every step, [step][row][vocab]. */
-    private static float[][][] run(Transformer model, ModelConfig c, List<int[]> prompts, List<SteeringPlan> plans, int[][] continuation) {
+    private static float[][][] run(Backend model, ModelConfig c, List<int[]> prompts, List<SteeringPlan> plans, int[][] continuation) {
         int steps = continuation[0].length;
         float[][][] out = new float[steps + 1][][];
         try (KvCache cache = model.newCache(prompts.size()); NeuronScaling hook = SteeringPlan.hook(plans, c)) {

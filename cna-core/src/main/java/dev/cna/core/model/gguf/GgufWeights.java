@@ -3,6 +3,7 @@ package dev.cna.core.model.gguf;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelFormatException;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.tokenizer.TokenizerSpec;
@@ -92,6 +93,28 @@ public final class GgufWeights implements WeightSource {
             return unpermuteRotaryRows(t, heads);
         }
         return t;
+    }
+
+    @Override
+    public RawTensor raw(String name) {
+        GgufFile.TensorInfo t = file.tensors().get(name);
+        if (t == null) {
+            throw new ModelFormatException(file.path(), name, "tensor not found");
+        }
+        long[] dims = t.dims();
+        long rows = 1;
+        for (int i = 1; i < dims.length; i++) {
+            rows *= dims[i];
+        }
+        if (rows > Integer.MAX_VALUE || dims[0] > Integer.MAX_VALUE) {
+            throw new ModelFormatException(file.path(), name, "shape " + java.util.Arrays.toString(dims) + " is too large");
+        }
+        return new RawTensor(file.path(), name, t.type(), (int) rows, (int) dims[0], file.rawData(t));
+    }
+
+    @Override
+    public boolean interleavedRotaryRows() {
+        return permutedQk;
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelFormatException;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
 import dev.cna.core.tokenizer.TokenizerSpec;
@@ -179,6 +180,15 @@ public final class HfWeights implements WeightSource {
         }
         HostTensor t = at.file.load(at.hfName);
         return new HostTensor(canonicalName, t.shape(), t.data());
+    }
+
+    @Override
+    public RawTensor raw(String canonicalName) {
+        Location at = tensors.get(canonicalName);
+        if (at == null) {
+            throw new ModelFormatException(dir, canonicalName, "tensor not found");
+        }
+        return at.file.raw(at.hfName);
     }
 
     /** The safetensors files holding the weights, sorted by name; what a fingerprint hashes. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelFormatException;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.gguf.Dequantizer;
 import dev.cna.core.model.gguf.GgmlType;
 
@@ -174,6 +175,25 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelFormatException(path, name, "cannot map tensor data: " + e, e);
         }
         return new HostTensor(name, t.shape, data);
+    }
+
+    /** The tensor as stored (F32, F16 or BF16 values), memory-mapped, as a matrix of rows x the innermost dimension. */
+    public RawTensor raw(String name) {
+        TensorInfo t = tensors.get(name);
+        if (t == null) {
+            throw new ModelFormatException(path, name, "tensor not found");
+        }
+        GgmlType layout = LOADABLE.get(t.dtype);
+        if (layout == null) {
+            throw new ModelFormatException(path, name, "dtype " + t.dtype + " is not supported (supported: F32, F16, BF16)");
+        }
+        int cols = t.shape.length == 0 ? 1 : t.shape[t.shape.length - 1];
+        try {
+            ByteBuffer bytes = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin, t.end - t.begin);
+            return new RawTensor(path, name, layout, (int) (t.elements() / cols), cols, bytes.order(ByteOrder.LITTLE_ENDIAN));
+        } catch (IOException e) {
+            throw new ModelFormatException(path, name, "cannot map tensor data: " + e, e);
+        }
     }
 
     private static ByteBuffer read(FileChannel channel, long position, int length) throws IOException {

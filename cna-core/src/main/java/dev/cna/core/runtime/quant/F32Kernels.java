@@ -143,4 +143,94 @@ final class F32Kernels {
             outs[b][r] = dot(w, 0, xs[b], 0, n);
         }
     }
+
+    /**
+     * Four decoded rows ws[0..4)[0..n) against every activation row: outs[b][r + i] = dot(ws[i], xs[b]). Sixteen
+     * accumulators (4 rows x 4 activation rows) so each vector load feeds four FMAs; the lanes of each are then
+     * summed in a fixed order through a scratch array.
+     */
+    static void dotBatch4(float[][] ws, int n, float[][] xs, float[][] outs, int r) {
+        float[] w0 = ws[0], w1 = ws[1], w2 = ws[2], w3 = ws[3];
+        int batch = xs.length;
+        float[] lanes = LANES.get();
+        int b = 0;
+        for (; b + 4 <= batch; b += 4) {
+            float[] x0 = xs[b], x1 = xs[b + 1], x2 = xs[b + 2], x3 = xs[b + 3];
+            FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+            FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+            FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+            FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+            int k = 0;
+            for (int end = n - L; k <= end; k += L) {
+                FloatVector v0 = FloatVector.fromArray(F, x0, k);
+                FloatVector v1 = FloatVector.fromArray(F, x1, k);
+                FloatVector v2 = FloatVector.fromArray(F, x2, k);
+                FloatVector v3 = FloatVector.fromArray(F, x3, k);
+                FloatVector u = FloatVector.fromArray(F, w0, k);
+                a00 = u.fma(v0, a00);
+                a01 = u.fma(v1, a01);
+                a02 = u.fma(v2, a02);
+                a03 = u.fma(v3, a03);
+                u = FloatVector.fromArray(F, w1, k);
+                a10 = u.fma(v0, a10);
+                a11 = u.fma(v1, a11);
+                a12 = u.fma(v2, a12);
+                a13 = u.fma(v3, a13);
+                u = FloatVector.fromArray(F, w2, k);
+                a20 = u.fma(v0, a20);
+                a21 = u.fma(v1, a21);
+                a22 = u.fma(v2, a22);
+                a23 = u.fma(v3, a23);
+                u = FloatVector.fromArray(F, w3, k);
+                a30 = u.fma(v0, a30);
+                a31 = u.fma(v1, a31);
+                a32 = u.fma(v2, a32);
+                a33 = u.fma(v3, a33);
+            }
+            a00.intoArray(lanes, 0);
+            a01.intoArray(lanes, L);
+            a02.intoArray(lanes, 2 * L);
+            a03.intoArray(lanes, 3 * L);
+            a10.intoArray(lanes, 4 * L);
+            a11.intoArray(lanes, 5 * L);
+            a12.intoArray(lanes, 6 * L);
+            a13.intoArray(lanes, 7 * L);
+            a20.intoArray(lanes, 8 * L);
+            a21.intoArray(lanes, 9 * L);
+            a22.intoArray(lanes, 10 * L);
+            a23.intoArray(lanes, 11 * L);
+            a30.intoArray(lanes, 12 * L);
+            a31.intoArray(lanes, 13 * L);
+            a32.intoArray(lanes, 14 * L);
+            a33.intoArray(lanes, 15 * L);
+            for (int i = 0; i < 4; i++) {
+                float[] w = ws[i];
+                for (int j = 0; j < 4; j++) {
+                    float sum = laneSum(lanes, (4 * i + j) * L);
+                    float[] x = xs[b + j];
+                    for (int t = k; t < n; t++) {
+                        sum += w[t] * x[t];
+                    }
+                    outs[b + j][r + i] = sum;
+                }
+            }
+        }
+        for (; b < batch; b++) {
+            for (int i = 0; i < 4; i++) {
+                outs[b][r + i] = dot(ws[i], 0, xs[b], 0, n);
+            }
+        }
+    }
+
+    /** The L lanes at a[at..] summed pairwise (lane i with i ^ d, d = L/2 .. 1), the order of Simd.R8..R1. */
+    private static float laneSum(float[] a, int at) {
+        for (int d = L / 2; d >= 1; d /= 2) {
+            for (int i = 0; i < d; i++) {
+                a[at + i] += a[at + i + d];
+            }
+        }
+        return a[at];
+    }
+
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
 }

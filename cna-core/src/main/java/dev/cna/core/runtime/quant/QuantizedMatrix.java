@@ -1,6 +1,7 @@
 package dev.cna.core.runtime.quant;
 
 import dev.cna.core.model.ModelFormatException;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.gguf.Dequantizer;
 import dev.cna.core.model.gguf.GgmlType;
 import dev.cna.core.model.gguf.GgufFile;
@@ -132,6 +133,28 @@ public final class QuantizedMatrix {
         return of(tensor.type(), (int) rows, (int) dims[0], file.rawData(tensor));
     }
 
+    /**
+     * A tensor as a file stores it (GGUF blocks, safetensors values), not copied.
+     *
+     * @throws ModelFormatException naming the file and tensor when its type has no kernel or its rows are not whole
+     *                              blocks
+     */
+    public static QuantizedMatrix of(RawTensor t) {
+        if (!SUPPORTED.contains(t.type())) {
+            throw new ModelFormatException(t.file(), t.name(), "tensor type " + t.type() + " has no kernel (supported: "
+                    + SUPPORTED + ")");
+        }
+        if (t.cols() % t.type().blockSize != 0) {
+            throw new ModelFormatException(t.file(), t.name(), "rows of " + t.cols() + " values are not whole "
+                    + t.type() + " blocks of " + t.type().blockSize);
+        }
+        try {
+            return of(t.type(), t.rows(), t.cols(), t.data());
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(t.file(), t.name(), e.getMessage(), e);
+        }
+    }
+
     public static QuantizedMatrix of(GgufFile file, String tensorName) {
         GgufFile.TensorInfo t = file.tensors().get(tensorName);
         if (t == null) {
@@ -252,13 +275,14 @@ public final class QuantizedMatrix {
             return;
         }
         Scratch s = SCRATCH.get();
-        float[] w = s.floats(cols);
+        float[][] w = s.rows(cols);
         if (heap != null) {
             kernel.batchRows(heap, heapOffset + lo * rowBytes, rowBytes, hi - lo, w, xs, outs, lo);
             return;
         }
-        byte[] tile = s.bytes(Math.max(rowBytes, TILE_BYTES));
-        int tileRows = Math.max(1, TILE_BYTES / rowBytes);
+        // tiles of at least four rows: the batched kernel decodes rows four at a time
+        byte[] tile = s.bytes(Math.max(4 * rowBytes, TILE_BYTES));
+        int tileRows = Math.max(4, TILE_BYTES / rowBytes);
         for (int r0 = lo; r0 < hi; r0 += tileRows) {
             int n = Math.min(tileRows, hi - r0);
             data.get(r0 * rowBytes, tile, 0, n * rowBytes);
@@ -340,10 +364,10 @@ public final class QuantizedMatrix {
         }
     }
 
-    /** A thread's scratch: a tile of weight rows and one decoded row, grown as needed and reused. */
+    /** A thread's scratch: a tile of weight rows and four decoded rows, grown as needed and reused. */
     private static final class Scratch {
         private byte[] bytes = new byte[0];
-        private float[] floats = new float[0];
+        private float[][] rows = new float[4][0];
 
         byte[] bytes(int n) {
             if (bytes.length < n) {
@@ -352,11 +376,11 @@ public final class QuantizedMatrix {
             return bytes;
         }
 
-        float[] floats(int n) {
-            if (floats.length < n) {
-                floats = new float[n];
+        float[][] rows(int n) {
+            if (rows[0].length < n) {
+                rows = new float[4][n];
             }
-            return floats;
+            return rows;
         }
     }
 

@@ -24,11 +24,22 @@ abstract class RowKernel {
     /** The row at w[off] as f32 values in dst[0..cols), bit for bit what Dequantizer gives. */
     abstract void decodeRow(byte[] w, int off, float[] dst);
 
-    /** outs[b][r0 + i] = dot(row i, xs[b]): each row decoded once into {@code row}, then dotted with every xs[b]. */
-    final void batchRows(byte[] w, int off, int rowBytes, int n, float[] row, float[][] xs, float[][] outs, int r0) {
-        for (int i = 0; i < n; i++) {
-            decodeRow(w, off + i * rowBytes, row);
-            F32Kernels.dotBatch(row, cols, xs, outs, r0 + i);
+    /**
+     * outs[b][r0 + i] = dot(row i, xs[b]): rows decoded once each, four at a time into {@code rows} (four arrays
+     * of at least cols floats), then dotted with every xs[b], four activation rows at a time, so each vector load
+     * feeds four FMAs.
+     */
+    final void batchRows(byte[] w, int off, int rowBytes, int n, float[][] rows, float[][] xs, float[][] outs, int r0) {
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            for (int j = 0; j < 4; j++) {
+                decodeRow(w, off + (i + j) * rowBytes, rows[j]);
+            }
+            F32Kernels.dotBatch4(rows, cols, xs, outs, r0 + i);
+        }
+        for (; i < n; i++) {
+            decodeRow(w, off + i * rowBytes, rows[0]);
+            F32Kernels.dotBatch(rows[0], cols, xs, outs, r0 + i);
         }
     }
 

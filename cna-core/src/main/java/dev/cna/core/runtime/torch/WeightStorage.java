@@ -1,4 +1,4 @@
-package dev.cna.core.runtime;
+package dev.cna.core.runtime.torch;
 
 import ai.djl.ndarray.types.DataType;
 

@@ -1,8 +1,11 @@
 package dev.cna.core.runtime;
 
+import dev.cna.core.runtime.torch.TorchBackend;
+import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
+import dev.cna.core.model.RawTensor;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
@@ -10,7 +13,10 @@ import dev.cna.core.tokenizer.TokenizerSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.cna.core.runtime.BackendOptions.Kind;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,8 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The DJL forward pass on tiny synthetic models, against a plain-Java reference and across formats. */
-class TransformerTest {
+/** Both backends (cpu and torch) on tiny synthetic models, against a plain-Java reference and across formats. */
+class BackendTest {
     private static final int[] TOKENS = {5, 77, 130, 9, 250, 41, 3, 199, 64};
 
     @TempDir
@@ -38,11 +44,20 @@ class TransformerTest {
                 SyntheticModels.Spec.mistral());
     }
 
+    /** Every spec on every backend. */
+    static Stream<Arguments> specsAndBackends() {
+        return specs().flatMap(spec -> Stream.of(Kind.values()).map(kind -> Arguments.of(spec, kind)));
+    }
+
+    static Backend load(Kind kind, WeightSource source) {
+        return BackendOptions.of(kind).load(source);
+    }
+
     @ParameterizedTest
-    @MethodSource("specs")
-    void logitsMatchThePlainJavaReference(SyntheticModels.Spec spec) {
+    @MethodSource("specsAndBackends")
+    void logitsMatchThePlainJavaReference(SyntheticModels.Spec spec, Kind kind) {
         SyntheticModels.Model m = spec.write(dir);
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source)) {
             float[][] expected = new ReferenceForward(source).logits(TOKENS, null);
             float[][] actual = model.logitsAtEveryPosition(TOKENS, null);
             assertClose(expected, actual, 2e-4f);
@@ -50,24 +65,25 @@ class TransformerTest {
     }
 
     @ParameterizedTest
-    @MethodSource("specs")
-    void ggufAndSafetensorsGiveTheSameLogits(SyntheticModels.Spec spec) {
+    @MethodSource("specsAndBackends")
+    void ggufAndSafetensorsGiveTheSameLogits(SyntheticModels.Spec spec, Kind kind) {
         SyntheticModels.Model m = spec.write(dir);
         try (WeightSource gguf = ModelLoader.open(m.gguf()); WeightSource hf = ModelLoader.open(m.hfDir());
-             Transformer fromGguf = Transformer.load(gguf, WeightStorage.F32);
-             Transformer fromHf = Transformer.load(hf, WeightStorage.F32)) {
+             Backend fromGguf = load(kind, gguf);
+             Backend fromHf = load(kind, hf)) {
             // Configs differ only in form: GGUF says "llama" for mistral and carries llama3 scaling as rope_freqs.
             assertEquals(gguf.config().neurons(), hf.config().neurons());
             assertClose(fromHf.logitsAtEveryPosition(TOKENS, null), fromGguf.logitsAtEveryPosition(TOKENS, null), 1e-5f);
         }
     }
 
-    @Test
-    void aLeftPaddedBatchDecodesLikeEachSequenceAlone() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aLeftPaddedBatchDecodesLikeEachSequenceAlone(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
         List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12}, new int[] {100}, new int[] {200, 201, 202});
         int[][] continuations = {{13, 14, 15}, {101, 102, 103}, {203, 204, 205}};
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source);
              KvCache cache = model.newCache(prompts.size())) {
             float[][][] batched = new float[continuations[0].length + 1][][];
             batched[0] = model.prefill(cache, prompts, null);
@@ -91,11 +107,11 @@ class TransformerTest {
 
     /** Chunked prefill (any chunk, down to one position per pass) computes what one whole pass computes. */
     @ParameterizedTest
-    @MethodSource("specs")
-    void chunkedPrefillEqualsOnePass(SyntheticModels.Spec spec) {
+    @MethodSource("specsAndBackends")
+    void chunkedPrefillEqualsOnePass(SyntheticModels.Spec spec, Kind kind) {
         SyntheticModels.Model m = spec.write(dir);
         List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12, 13}, new int[] {100}, new int[] {200, 201, 202, 203});
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source)) {
             float[][] whole = prefillAndDecode(model, prompts);
             float[][] everyWhole = model.logitsAtEveryPosition(TOKENS, null);
             for (int chunk : new int[] {1, 2, 3, 5, 7}) {
@@ -106,12 +122,13 @@ class TransformerTest {
         }
     }
 
-    @Test
-    void chunkedObserveCapturesTheLastTokenOfEveryRow() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void chunkedObserveCapturesTheLastTokenOfEveryRow(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12, 13}, new int[] {100}, new int[] {200, 201, 202, 203});
         boolean[] layers = {true, true, false};
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source);
              ActivationCapture whole = ActivationCapture.lastPosition(layers);
              ActivationCapture chunked = ActivationCapture.lastPosition(layers)) {
             model.observe(prompts, whole);
@@ -124,7 +141,7 @@ class TransformerTest {
     }
 
     /** Prefill logits of each row, then one decode step's, as rows of one array. */
-    private static float[][] prefillAndDecode(Transformer model, List<int[]> prompts) {
+    private static float[][] prefillAndDecode(Backend model, List<int[]> prompts) {
         try (KvCache cache = model.newCache(prompts.size())) {
             float[][] first = model.prefill(cache, prompts, null);
             float[][] second = model.decode(cache, new int[] {1, 2, 3}, null);
@@ -134,15 +151,16 @@ class TransformerTest {
         }
     }
 
-    @Test
-    void scalingANeuronByZeroEqualsZeroingItsDownProjectionWeights() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void scalingANeuronByZeroEqualsZeroingItsDownProjectionWeights(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         int layer = 1;
         int neuron = 17;
         try (WeightSource source = ModelLoader.open(m.hfDir());
              WeightSource zeroed = new ZeroedDownColumn(source, layer, neuron);
-             Transformer model = Transformer.load(source, WeightStorage.F32);
-             Transformer ablatedCopy = Transformer.load(zeroed, WeightStorage.F32);
+             Backend model = load(kind, source);
+             Backend ablatedCopy = load(kind, zeroed);
              NeuronScaling ablate = new NeuronScaling(source.config().layers(), source.config().intermediateSize(),
                      List.of(List.of(new NeuronScaling.Scale(layer, neuron, 0f))))) {
             float[][] steered = model.logitsAtEveryPosition(TOKENS, ablate);
@@ -155,10 +173,11 @@ class TransformerTest {
         }
     }
 
-    @Test
-    void scalingIsPerBatchRowAndMatchesTheReference() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void scalingIsPerBatchRowAndMatchesTheReference(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source)) {
             ModelConfig c = source.config();
             List<NeuronScaling.Scale> scales = List.of(new NeuronScaling.Scale(0, 3, 4f), new NeuronScaling.Scale(2, 50, -1f),
                     new NeuronScaling.Scale(2, 50, 0.5f)); // composes to -0.5
@@ -178,10 +197,11 @@ class TransformerTest {
         }
     }
 
-    @Test
-    void capturedActivationsEqualTheReference() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void capturedActivationsEqualTheReference(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source)) {
             ReferenceForward reference = new ReferenceForward(source);
             reference.logits(TOKENS, null);
             boolean[] layers = {false, true, true};
@@ -200,10 +220,11 @@ class TransformerTest {
         }
     }
 
-    @Test
-    void aHookThatWantsNoLayerChangesNothing() {
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aHookThatWantsNoLayerChangesNothing(Kind kind) {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32);
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source);
              NeuronScaling none = new NeuronScaling(3, source.config().intermediateSize(), List.of(List.of()))) {
             float[][] plain = model.logitsAtEveryPosition(TOKENS, null);
             float[][] hooked = model.logitsAtEveryPosition(TOKENS, none);
@@ -223,7 +244,7 @@ class TransformerTest {
         SyntheticModels.Model m = SyntheticModels.Spec.llama().write(dir);
         int target = 42;
         int counterfactual = 7;
-        try (WeightSource source = ModelLoader.open(m.hfDir()); Transformer model = Transformer.load(source, WeightStorage.F32)) {
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = TorchBackend.load(source, WeightStorage.F32)) {
             ModelConfig c = source.config();
             ReferenceForward reference = new ReferenceForward(source);
             reference.logits(TOKENS, null);
@@ -294,6 +315,11 @@ class TransformerTest {
                 data[r * columns + neuron] = 0f;
             }
             return new HostTensor(name, t.shape(), data);
+        }
+
+        @Override
+        public RawTensor raw(String name) {
+            return name.equals(TensorNames.ffnDown(layer)) ? SyntheticModels.rawF32(path(), tensor(name)) : delegate.raw(name);
         }
 
         @Override public Path path() { return delegate.path(); }

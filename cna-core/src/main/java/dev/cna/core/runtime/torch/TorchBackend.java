@@ -1,4 +1,4 @@
-package dev.cna.core.runtime;
+package dev.cna.core.runtime.torch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -10,22 +10,23 @@ import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
+import dev.cna.core.runtime.Backend;
+import dev.cna.core.runtime.KvCache;
+import dev.cna.core.runtime.MlpHook;
+import dev.cna.core.runtime.Numerics;
+import dev.cna.core.runtime.Rope;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
- * The decoder of a Llama-family model (llama, mistral, qwen2) on DJL NDArrays: embeddings, RMSNorm, rotary
- * attention with grouped-query heads and a KV cache, SwiGLU MLP, tied or untied head. Batches of prompts
- * of different lengths are left-padded. The weights are read-only after load, so one instance serves any
- * number of {@link KvCache}s, one forward pass at a time.
+ * The f32 reference backend: the decoder on DJL NDArrays (PyTorch engine), every weight dequantized at load and
+ * stored transposed ([in, out]) as f32 (or f16, {@link WeightStorage}). Batches are left-padded tensors. It has
+ * autograd, so RelP ({@link #relevance}) runs here, and {@link Numerics#LLAMA_CPP} can reproduce llama.cpp's
+ * roundings; DJL's CUDA natives would run it on a GPU.
  */
-public final class Transformer implements AutoCloseable {
+public final class TorchBackend extends Backend {
     /** Additive mask for keys a query may not see; finite so a fully masked padding row stays NaN-free. */
     private static final float MASKED = -1e30f;
-    /** Default {@link #prefillChunk()}: 256 positions keep a pass's attention scores at 256 x context per head. */
-    public static final int DEFAULT_PREFILL_CHUNK = 256;
-    private final ModelConfig config;
     private final WeightStorage storage;
     private final Numerics numerics;
     private final NDManager manager;
@@ -36,7 +37,6 @@ public final class Transformer implements AutoCloseable {
     private final NDArray rotateHalf;  // [headDim, headDim]: x @ R = concat(-x2, x1)
     private final Layer[] layers;
     private final Rope rope;
-    private volatile int prefillChunk = DEFAULT_PREFILL_CHUNK;
 
     /**
      * One decoder layer; projections are stored transposed ([in, out]) and fused where they share an input.
@@ -46,8 +46,13 @@ public final class Transformer implements AutoCloseable {
                          NDArray ffnNorm, NDArray gateUp, NDArray down,
                          boolean qkvQuantized, boolean attnOutputQuantized, boolean gateUpQuantized, boolean downQuantized) {}
 
-    private Transformer(WeightSource source, WeightStorage storage, Numerics numerics, NDManager manager) {
-        this.config = source.config();
+    /** An NDArray-level hook inside a layer (RelP's gradient probe), beside the backend-neutral {@link MlpHook}. */
+    private interface Probe {
+        NDArray apply(int layer, NDArray h);
+    }
+
+    private TorchBackend(WeightSource source, WeightStorage storage, Numerics numerics, NDManager manager) {
+        super(source.config());
         this.storage = storage;
         this.numerics = numerics;
         this.manager = manager;
@@ -89,129 +94,28 @@ public final class Transformer implements AutoCloseable {
     }
 
     /** Loads every weight of the source into NDArrays, for exact f32 numerics; the source can be closed afterwards. */
-    public static Transformer load(WeightSource source, WeightStorage storage) {
+    public static TorchBackend load(WeightSource source, WeightStorage storage) {
         return load(source, storage, Numerics.EXACT);
     }
 
-    public static Transformer load(WeightSource source, WeightStorage storage, Numerics numerics) {
+    public static TorchBackend load(WeightSource source, WeightStorage storage, Numerics numerics) {
         NDManager manager = NDManager.newBaseManager("PyTorch");
         try {
-            return new Transformer(source, storage, numerics, manager);
+            return new TorchBackend(source, storage, numerics, manager);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
     }
 
-    public ModelConfig config() {
-        return config;
+    @Override
+    public String name() {
+        return "torch (" + storage + (numerics == Numerics.EXACT ? "" : ", " + numerics) + ")";
     }
 
+    @Override
     public KvCache newCache(int batchSize) {
-        return new KvCache(manager, config.layers(), batchSize);
-    }
-
-    /** Prompt positions (summed over a batch's rows) that one prefill forward pass runs at most. */
-    public int prefillChunk() {
-        return prefillChunk;
-    }
-
-    /**
-     * Sets the chunk of {@link #prefill} and {@link #observe}: a pass's scratch memory grows with chunk x context
-     * (attention scores) instead of prompt x prompt, at the cost of more, smaller passes.
-     */
-    public void setPrefillChunk(int tokens) {
-        if (tokens < 1) {
-            throw new IllegalArgumentException("prefill chunk must be >= 1 token, got " + tokens);
-        }
-        this.prefillChunk = tokens;
-    }
-
-    /**
-     * Starts a chunked prefill of the prompts (one per cache row, any lengths, left-padded together) into an
-     * empty cache; {@link Prefill#advance} runs it a chunk at a time, so a caller can interleave other work.
-     */
-    public Prefill startPrefill(KvCache cache, List<int[]> prompts) {
-        int[] tokens = leftPad(cache, prompts);
-        cache.reserve(tokens.length / prompts.size());
-        return new Prefill(this, cache, tokens, prompts.size());
-    }
-
-    /**
-     * Runs the prompts (one per cache row, any lengths, left-padded together) into an empty cache, in chunks
-     * of {@link #prefillChunk()} positions.
-     *
-     * @return next-token logits of each row, [batch][vocab]
-     */
-    public float[][] prefill(KvCache cache, List<int[]> prompts, MlpHook hook) {
-        Prefill prefill = startPrefill(cache, prompts);
-        float[][] logits;
-        do {
-            logits = prefill.advance(prefillChunk, hook);
-        } while (logits == null);
-        return logits;
-    }
-
-    /** Appends one token per row and returns the next-token logits, [batch][vocab]. */
-    public float[][] decode(KvCache cache, int[] nextTokens, MlpHook hook) {
-        if (nextTokens.length != cache.batchSize()) {
-            throw new IllegalArgumentException("decode needs one token per cache row");
-        }
-        return forward(cache, nextTokens, 1, hook, Output.LAST, layers.length);
-    }
-
-    /**
-     * Logits at every position of one sequence, [positions][vocab]: teacher forcing, perplexity, KL. Run in
-     * chunks like a prefill; the result itself holds positions x vocab floats.
-     */
-    public float[][] logitsAtEveryPosition(int[] tokens, MlpHook hook) {
-        float[][] out = new float[tokens.length][];
-        try (KvCache cache = newCache(1)) {
-            cache.reserve(tokens.length);
-            for (int from = 0; from < tokens.length; from += prefillChunk) {
-                int[] chunk = Arrays.copyOfRange(tokens, from, Math.min(tokens.length, from + prefillChunk));
-                float[][] logits = forward(cache, chunk, chunk.length, hook, Output.EVERY, layers.length);
-                System.arraycopy(logits, 0, out, from, logits.length);
-            }
-        }
-        return out;
-    }
-
-    /**
-     * Runs a batch of prompts only as far as the hook looks (the last layer it wants) and computes no logits:
-     * the attribution hot path, where the hook captures activations. Chunked like {@link #prefill}; the hook
-     * sees each chunk, and the last chunk holds every row's last token.
-     */
-    public void observe(List<int[]> prompts, MlpHook hook) {
-        int lastWanted = 0;
-        for (int l = 0; l < layers.length; l++) {
-            if (hook.wants(l) || hook.wantsOutput(l)) {
-                lastWanted = l;
-            }
-        }
-        try (KvCache cache = newCache(prompts.size())) {
-            int[] tokens = leftPad(cache, prompts);
-            int width = tokens.length / prompts.size();
-            cache.reserve(width);
-            int columns = Math.max(1, prefillChunk / prompts.size());
-            for (int from = 0; from < width; from += columns) {
-                int to = Math.min(width, from + columns);
-                forward(cache, columnsOf(tokens, prompts.size(), width, from, to), to - from, hook, Output.NONE, lastWanted + 1);
-            }
-        }
-    }
-
-    /** Which positions' logits a forward pass computes. */
-    enum Output { NONE, LAST, EVERY }
-
-    /** Rows' tokens at columns [from, to) of a left-padded [batch, width] token matrix. */
-    static int[] columnsOf(int[] tokens, int batch, int width, int from, int to) {
-        int n = to - from;
-        int[] out = new int[batch * n];
-        for (int b = 0; b < batch; b++) {
-            System.arraycopy(tokens, b * width + from, out, b * n, n);
-        }
-        return out;
+        return new TorchKvCache(manager, config.layers(), batchSize);
     }
 
     /**
@@ -223,28 +127,21 @@ public final class Transformer implements AutoCloseable {
      * @param counterfactual a token id, or -1 for none
      * @return relevance [layer][neuron]
      */
+    @Override
     public float[][] relevance(int[] tokens, int target, int counterfactual) {
         int width = tokens.length;
-        try (KvCache cache = newCache(1); NDManager step = cache.manager.newSubManager();
+        try (TorchKvCache cache = new TorchKvCache(manager, config.layers(), 1); NDManager step = cache.manager.newSubManager();
              GradientCollector gradients = manager.getEngine().newGradientCollector()) {
             NDArray[] activations = new NDArray[layers.length];
             NDArray[] probes = new NDArray[layers.length];
-            MlpHook probe = new MlpHook() {
-                @Override
-                public boolean wants(int layer) {
-                    return true;
-                }
-
-                @Override
-                public NDArray apply(int layer, NDArray h) {
-                    // A zero leaf added to h receives exactly h's gradient.
-                    probes[layer] = step.zeros(h.getShape());
-                    probes[layer].setRequiresGradient(true);
-                    activations[layer] = h;
-                    return h.add(probes[layer]);
-                }
+            Probe probe = (layer, h) -> {
+                // A zero leaf added to h receives exactly h's gradient.
+                probes[layer] = step.zeros(h.getShape());
+                probes[layer].setRequiresGradient(true);
+                activations[layer] = h;
+                return h.add(probes[layer]);
             };
-            Pass pass = new Pass(cache, step, tokens, width, probe, true, layers.length);
+            Pass pass = new Pass(cache, step, tokens, width, null, probe, true, layers.length);
             NDArray logits = linear(rmsNorm(pass.hiddenStates(this).get(":, -1, :"), outputNorm, true), head, headQuantized)
                     .reshape(-1);
             NDArray objective = logits.get(target);
@@ -260,31 +157,11 @@ public final class Transformer implements AutoCloseable {
         }
     }
 
-    private int[] leftPad(KvCache cache, List<int[]> prompts) {
-        if (cache.columns != 0 || prompts.size() != cache.batchSize()) {
-            throw new IllegalArgumentException("a prefill needs an empty cache with one row per prompt");
-        }
-        int width = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
-        int[] tokens = new int[prompts.size() * width];
-        for (int b = 0; b < prompts.size(); b++) {
-            int[] p = prompts.get(b);
-            if (p.length == 0) {
-                throw new IllegalArgumentException("prompt " + b + " is empty");
-            }
-            cache.pads[b] = width - p.length;
-            System.arraycopy(p, 0, tokens, b * width + cache.pads[b], p.length);
-        }
-        return tokens;
-    }
-
-    /**
-     * One forward pass over [batch, width] new tokens through the first layersToRun layers.
-     *
-     * @return logits [rows][vocab] as output asks (one row per batch row for LAST, per position for EVERY), or null
-     */
-    float[][] forward(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
+    @Override
+    protected float[][] pass(KvCache kv, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
+        TorchKvCache cache = (TorchKvCache) kv;
         try (NDManager step = cache.manager.newSubManager()) {
-            NDArray x = new Pass(cache, step, tokens, width, hook, false, layersToRun).hiddenStates(this);
+            NDArray x = new Pass(cache, step, tokens, width, hook, null, false, layersToRun).hiddenStates(this);
             if (output == Output.NONE) {
                 return null;
             }
@@ -303,14 +180,14 @@ public final class Transformer implements AutoCloseable {
      * One forward pass over [batch, width] new tokens through the first layersToRun layers, linearized for
      * RelP or not.
      */
-    private record Pass(KvCache cache, NDManager step, int[] tokens, int width, MlpHook hook, boolean linearized,
-                        int layersToRun) {
+    private record Pass(TorchKvCache cache, NDManager step, int[] tokens, int width, MlpHook hook, Probe probe,
+                        boolean linearized, int layersToRun) {
         /**
          * The final hidden states [batch, width, hidden] (before the output norm), in the step's manager, the cache
          * advanced. Each layer's intermediates (attention scores above all) are freed when the layer ends, so a
          * pass holds one layer's scratch at a time; a linearized pass keeps them all for the backward pass.
          */
-        NDArray hiddenStates(Transformer t) {
+        NDArray hiddenStates(TorchBackend t) {
             int batch = cache.batchSize();
             NDArray ids = step.create(tokens).toType(DataType.INT64, false);
             NDArray x = t.embedding.get(step, new NDIndex("{}", ids)).reshape(batch, width, t.config.hiddenSize());
@@ -328,7 +205,6 @@ public final class Transformer implements AutoCloseable {
                     x = out;
                 }
             }
-            cache.columns += width;
             return x;
         }
     }
@@ -336,7 +212,7 @@ public final class Transformer implements AutoCloseable {
     /** One decoder layer; its intermediates land in scope (x's manager, or the step's for RelP). */
     private NDArray layer(int l, NDArray x, Pass pass, NDManager scope, NDArray cos, NDArray sin, NDArray mask) {
         Layer w = layers[l];
-        KvCache cache = pass.cache;
+        TorchKvCache cache = pass.cache;
         MlpHook hook = pass.hook;
         long batch = x.getShape().get(0);
         long width = x.getShape().get(1);
@@ -380,12 +256,19 @@ public final class Transformer implements AutoCloseable {
         NDArray gate = gateUp.get(":, :, :{}", config.intermediateSize());
         NDArray up = gateUp.get(":, :, {}:", config.intermediateSize());
         NDArray h = pass.linearized ? linearizedSwiGlu(gate, up) : gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);
+        if (pass.probe != null) {
+            h = pass.probe.apply(l, h);
+        }
         if (hook != null && hook.wants(l)) {
-            h = hook.apply(l, h);
+            TorchActivations a = new TorchActivations(h);
+            hook.apply(l, a);
+            h = a.array();
         }
         NDArray out = linear(h, w.down, w.downQuantized);
         if (hook != null && hook.wantsOutput(l)) {
-            out = hook.afterMlp(l, out);
+            TorchActivations a = new TorchActivations(out);
+            hook.afterMlp(l, a);
+            out = a.array();
         }
         return x.add(out);
     }
@@ -437,12 +320,12 @@ public final class Transformer implements AutoCloseable {
         int batch = cache.batchSize();
         int half = rope.halfDim();
         int d = 2 * half;
-        rope.ensure(cache.columns + width);
+        rope.ensure(cache.columns() + width);
         float[] cos = new float[batch * width * d];
         float[] sin = new float[batch * width * d];
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < width; t++) {
-                int position = Math.max(0, cache.columns + t - cache.pads[b]);
+                int position = Math.max(0, cache.columns() + t - cache.pad(b));
                 int at = (b * width + t) * d;
                 for (int i = 0; i < half; i++) {
                     cos[at + i] = cos[at + half + i] = rope.cos(position, i);
@@ -457,14 +340,14 @@ public final class Transformer implements AutoCloseable {
     /** Additive mask [batch, 1, 1, width, columns]: causal, and blind to each row's left padding. */
     private NDArray attentionMask(NDManager step, KvCache cache, int width) {
         int batch = cache.batchSize();
-        int columns = cache.columns + width;
+        int columns = cache.columns() + width;
         float[] mask = new float[batch * width * columns];
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < width; t++) {
-                int query = cache.columns + t;
+                int query = cache.columns() + t;
                 int at = (b * width + t) * columns;
                 for (int s = 0; s < columns; s++) {
-                    mask[at + s] = s < cache.pads[b] || s > query ? MASKED : 0f;
+                    mask[at + s] = s < cache.pad(b) || s > query ? MASKED : 0f;
                 }
             }
         }

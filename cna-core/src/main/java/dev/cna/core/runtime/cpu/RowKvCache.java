@@ -1,0 +1,109 @@
+package dev.cna.core.runtime.cpu;
+
+import dev.cna.core.runtime.KvCache;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The cpu backend's KV cache: one buffer per row and layer, keys and values laid out [position][kvHead][headDim]
+ * in f32, holding only the row's own tokens. Left padding exists only as bookkeeping (the base class's pads): a
+ * padding column costs neither memory nor attention, and rows join and leave by moving references, not data. A
+ * row's buffers are allocated for its whole life when it is known (the reservation: prompt + max tokens) and grow
+ * by half otherwise; appending a token writes in place.
+ */
+final class RowKvCache extends KvCache {
+    /** One row's keys and values per layer, and how many positions they have room for. */
+    static final class Row {
+        final float[][] keys;
+        final float[][] values;
+        int capacity;
+
+        Row(int layers) {
+            keys = new float[layers][];
+            values = new float[layers][];
+        }
+    }
+
+    private final int layers;
+    private final int stride; // floats per position: kvHeads * headDim
+    private final int context;
+    private List<Row> rows;
+
+    RowKvCache(int layers, int kvHeads, int headDim, int context, int batch) {
+        super(batch);
+        this.layers = layers;
+        this.stride = kvHeads * headDim;
+        this.context = context;
+        this.rows = new ArrayList<>(batch);
+        for (int b = 0; b < batch; b++) {
+            rows.add(new Row(layers));
+        }
+    }
+
+    Row row(int b) {
+        return rows.get(b);
+    }
+
+    int stride() {
+        return stride;
+    }
+
+    /** Makes room in row b for positions [0, positions): its reservation if larger, else the larger of that and 1.5x. */
+    void ensure(int b, int positions) {
+        Row row = rows.get(b);
+        if (positions <= row.capacity) {
+            return;
+        }
+        int wanted = Math.max(positions, Math.max(reserved() - pad(b), row.capacity + row.capacity / 2));
+        int capacity = Math.min(Math.max(wanted, positions), Math.max(context, positions));
+        for (int l = 0; l < layers; l++) {
+            row.keys[l] = grow(row.keys[l], capacity);
+            row.values[l] = grow(row.values[l], capacity);
+        }
+        row.capacity = capacity;
+    }
+
+    private float[] grow(float[] old, int capacity) {
+        float[] grown = new float[capacity * stride];
+        if (old != null) {
+            System.arraycopy(old, 0, grown, 0, Math.min(old.length, grown.length));
+        }
+        return grown;
+    }
+
+    /** Bytes of key and value buffers allocated. */
+    long bytes() {
+        long floats = 0;
+        for (Row r : rows) {
+            floats += 2L * layers * r.capacity * stride;
+        }
+        return floats * Float.BYTES;
+    }
+
+    @Override
+    protected void moveRows(KvCache from, int padThis, int padOther) {
+        RowKvCache other = (RowKvCache) from;
+        if (other.layers != layers || other.stride != stride) {
+            throw new IllegalArgumentException("caches of different models");
+        }
+        List<Row> joined = new ArrayList<>(rows);
+        joined.addAll(other.rows);
+        rows = joined;
+        other.rows = new ArrayList<>();
+    }
+
+    @Override
+    protected void keepRows(int[] keep, int trim) {
+        List<Row> kept = new ArrayList<>(keep.length);
+        for (int r : keep) {
+            kept.add(rows.get(r));
+        }
+        rows = kept;
+    }
+
+    @Override
+    public void close() {
+        rows = new ArrayList<>();
+    }
+}

@@ -94,7 +94,7 @@ final class Report {
             throws IOException, InterruptedException {
         String cp = System.getProperty("java.class.path");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "--add-modules", "jdk.incubator.vector", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-Xmx2g", "-XX:+UseSerialGC", "--add-modules", "jdk.incubator.vector", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-cp", classesFirst.isEmpty() ? cp : classesFirst + ":" + cp, main.getName()));
         cmd.addAll(List.of(args));
         Path stdout = Files.createTempFile("probe", ".out");

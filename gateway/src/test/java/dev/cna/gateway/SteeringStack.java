@@ -71,7 +71,7 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
             }
             int port = freePort();
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--add-modules", "jdk.incubator.vector", "-Dai.djl.offline=true", "-Xmx3g", "-Dai.djl.pytorch.num_threads=1",
+                    "--add-modules", "jdk.incubator.vector", "-XX:+UseSerialGC", "-Dai.djl.offline=true", "-Xmx3g", "-Dai.djl.pytorch.num_threads=1",
                     "-Dcna.threads=1", "-Dquarkus.http.port=" + port));
             for (String p : properties) {
                 command.add("-D" + p);

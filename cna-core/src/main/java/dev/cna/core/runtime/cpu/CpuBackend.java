@@ -38,6 +38,7 @@ public final class CpuBackend extends Backend {
     private final boolean interleavedRope;
     private final ForkJoinPool pool;
     private final long weightBytes;
+    private final Buffers buffers;
 
     private CpuBackend(WeightSource source, int threads) {
         super(source.config());
@@ -70,6 +71,7 @@ public final class CpuBackend extends Backend {
         }
         this.weightBytes = bytes;
         this.pool = new ForkJoinPool(threads);
+        this.buffers = new Buffers(c);
     }
 
     /**
@@ -123,9 +125,10 @@ public final class CpuBackend extends Backend {
                 slot[b * width + t] = cache.columns() + t >= cache.pad(b) ? n++ : -1;
             }
         }
+        Buffers buf = buffers.sized(n);
         int[] rowOf = new int[n];
         int[] position = new int[n];
-        float[][] x = new float[n][c.hiddenSize()];
+        float[][] x = buf.x;
         for (int b = 0; b < batch; b++) {
             for (int t = 0; t < width; t++) {
                 int i = slot[b * width + t];
@@ -139,50 +142,65 @@ public final class CpuBackend extends Backend {
         }
         rope.ensure(cache.columns() + width);
 
-        int qDim = c.heads() * c.headDim();
-        int kvDim = c.kvHeads() * c.headDim();
-        float[][] xb = new float[n][c.hiddenSize()];
-        float[][] q = new float[n][qDim];
-        float[][] k = new float[n][kvDim];
-        float[][] v = new float[n][kvDim];
-        float[][] attended = new float[n][qDim];
-        float[][] out = new float[n][c.hiddenSize()];
-        float[][] gate = new float[n][c.intermediateSize()];
-        float[][] up = new float[n][c.intermediateSize()];
         for (int l = 0; l < layersToRun; l++) {
             Layer w = layers[l];
-            rmsNorm(x, w.attnNorm, xb);
-            w.q.matMulParallel(xb, q, pool);
-            w.k.matMulParallel(xb, k, pool);
-            w.v.matMulParallel(xb, v, pool);
+            rmsNorm(x, w.attnNorm, buf.xb);
+            project(buf.xb, new QuantizedMatrix[] {w.q, w.k, w.v}, new float[][][] {buf.q, buf.k, buf.v});
             for (int i = 0; i < n; i++) {
-                addBias(q[i], w.qBias);
-                addBias(k[i], w.kBias);
-                addBias(v[i], w.vBias);
-                rotate(q[i], c.heads(), position[i]);
-                rotate(k[i], c.kvHeads(), position[i]);
-                RowKvCache.Row row = cache.row(rowOf[i]);
-                System.arraycopy(k[i], 0, row.keys[l], position[i] * kvDim, kvDim);
-                System.arraycopy(v[i], 0, row.values[l], position[i] * kvDim, kvDim);
+                addBias(buf.q[i], w.qBias);
+                addBias(buf.k[i], w.kBias);
+                addBias(buf.v[i], w.vBias);
+                rotate(buf.q[i], c.heads(), position[i]);
+                rotate(buf.k[i], c.kvHeads(), position[i]);
+                cache.write(rowOf[i], l, position[i], buf.k[i], buf.v[i]);
             }
-            attention(cache, l, q, rowOf, position, attended);
-            w.attnOutput.matMulParallel(attended, out, pool);
-            addInto(x, out);
+            attention(cache, l, buf.q, rowOf, position, buf.attended);
+            project(buf.attended, new QuantizedMatrix[] {w.attnOutput}, new float[][][] {buf.out});
+            addInto(x, buf.out);
 
-            rmsNorm(x, w.ffnNorm, xb);
-            w.gate.matMulParallel(xb, gate, pool);
-            w.up.matMulParallel(xb, up, pool);
-            swiGlu(gate, up);
+            rmsNorm(x, w.ffnNorm, buf.xb);
+            project(buf.xb, new QuantizedMatrix[] {w.gate, w.up}, new float[][][] {buf.gate, buf.up});
+            swiGlu(buf.gate, buf.up);
             if (hook != null && hook.wants(l)) {
-                hook.apply(l, new RowActivations(gate, slot, batch, width, c.intermediateSize()));
+                hook.apply(l, new RowActivations(buf.gate, slot, batch, width, c.intermediateSize()));
             }
-            w.down.matMulParallel(gate, out, pool);
+            project(buf.gate, new QuantizedMatrix[] {w.down}, new float[][][] {buf.out});
             if (hook != null && hook.wantsOutput(l)) {
-                hook.afterMlp(l, new RowActivations(out, slot, batch, width, c.hiddenSize()));
+                hook.afterMlp(l, new RowActivations(buf.out, slot, batch, width, c.hiddenSize()));
             }
-            addInto(x, out);
+            addInto(x, buf.out);
         }
         return output == Output.NONE ? null : logits(x, slot, batch, width, output);
+    }
+
+    /**
+     * outs[m] = matrices[m] x xs for every m, the output rows of all of them split into one set of tasks over the pool
+     * (q, k and v, or gate and up, in one fork-join instead of one each).
+     */
+    private void project(float[][] xs, QuantizedMatrix[] matrices, float[][][] outs) {
+        int total = 0;
+        for (QuantizedMatrix m : matrices) {
+            total += m.rows();
+        }
+        int threads = pool.getParallelism();
+        int chunk = threads == 1 ? total : Math.max(16, (total / (4 * threads) + 15) / 16 * 16);
+        int tasks = 0;
+        for (QuantizedMatrix m : matrices) {
+            tasks += (m.rows() + chunk - 1) / chunk;
+        }
+        int[] matrixOf = new int[tasks];
+        int[] from = new int[tasks];
+        int t = 0;
+        for (int mi = 0; mi < matrices.length; mi++) {
+            for (int lo = 0; lo < matrices[mi].rows(); lo += chunk) {
+                matrixOf[t] = mi;
+                from[t++] = lo;
+            }
+        }
+        ParallelFor.run(pool, tasks, 1, task -> {
+            QuantizedMatrix m = matrices[matrixOf[task]];
+            m.matMulRows(xs, outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
+        });
     }
 
     /** Logits of the last column of every row (LAST) or of every position (EVERY; padding gets zeros). */
@@ -200,13 +218,15 @@ public final class CpuBackend extends Backend {
             }
         }
         float[][] logits = new float[rows][config.vocabSize()];
-        head.matMulParallel(normed, logits, pool);
+        project(normed, new QuantizedMatrix[] {head}, new float[][][] {logits});
         return logits;
     }
 
     /**
      * Causal attention of each new token over its own row's cache, positions [0, its position], grouped-query:
-     * head h reads kv head h / (heads / kvHeads). Scores are q.k / sqrt(headDim), softmax in f32.
+     * head h reads kv head h / (heads / kvHeads). Scores q.k / sqrt(headDim) for all positions at once, as a sum
+     * over the head's dimensions of q[d] times the cache's transposed keys; softmax in f32; then the values' rows
+     * weighted and added.
      */
     private void attention(RowKvCache cache, int layer, float[][] q, int[] rowOf, int[] position, float[][] out) {
         int heads = config.heads();
@@ -217,15 +237,18 @@ public final class CpuBackend extends Backend {
         ParallelFor.run(pool, q.length * heads, 1, task -> {
             int i = task / heads;
             int h = task % heads;
-            int kvOffset = (h / group) * headDim;
+            int kv = (h / group) * headDim;
             RowKvCache.Row row = cache.row(rowOf[i]);
             float[] keys = row.keys[layer];
             float[] values = row.values[layer];
             int span = position[i] + 1;
             float[] scores = Scratch.floats(span);
+            java.util.Arrays.fill(scores, 0, span, 0f);
+            for (int d = 0; d < headDim; d++) {
+                FloatVectors.axpy(q[i][h * headDim + d] * scale, keys, (kv + d) * row.capacity, scores, 0, span);
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int s = 0; s < span; s++) {
-                scores[s] = FloatVectors.dot(q[i], h * headDim, keys, s * stride + kvOffset, headDim) * scale;
                 max = Math.max(max, scores[s]);
             }
             float sum = 0;
@@ -237,7 +260,7 @@ public final class CpuBackend extends Backend {
             java.util.Arrays.fill(o, h * headDim, (h + 1) * headDim, 0f);
             float inv = 1 / sum;
             for (int s = 0; s < span; s++) {
-                FloatVectors.axpy(scores[s] * inv, values, s * stride + kvOffset, o, h * headDim, headDim);
+                FloatVectors.axpy(scores[s] * inv, values, s * stride + kv, o, h * headDim, headDim);
             }
         });
     }
@@ -297,6 +320,62 @@ public final class CpuBackend extends Backend {
     private static void addInto(float[][] x, float[][] delta) {
         for (int i = 0; i < x.length; i++) {
             FloatVectors.axpy(1f, delta[i], 0, x[i], 0, x[i].length);
+        }
+    }
+
+    /**
+     * A pass's activations, one float[] per token, kept between passes (a pass at a time runs on a backend) so decode
+     * steps allocate nothing but their logits; {@link #sized} hands out arrays of exactly n rows over rows that grow.
+     */
+    private static final class Buffers {
+        private final ModelConfig c;
+        private float[][] xPool = new float[0][];
+        private float[][] xbPool = new float[0][];
+        private float[][] qPool = new float[0][];
+        private float[][] kPool = new float[0][];
+        private float[][] vPool = new float[0][];
+        private float[][] attendedPool = new float[0][];
+        private float[][] outPool = new float[0][];
+        private float[][] gatePool = new float[0][];
+        private float[][] upPool = new float[0][];
+        float[][] x, xb, q, k, v, attended, out, gate, up;
+
+        Buffers(ModelConfig c) {
+            this.c = c;
+        }
+
+        Buffers sized(int n) {
+            if (xPool.length < n) {
+                int qDim = c.heads() * c.headDim();
+                int kvDim = c.kvHeads() * c.headDim();
+                xPool = grow(xPool, n, c.hiddenSize());
+                xbPool = grow(xbPool, n, c.hiddenSize());
+                qPool = grow(qPool, n, qDim);
+                kPool = grow(kPool, n, kvDim);
+                vPool = grow(vPool, n, kvDim);
+                attendedPool = grow(attendedPool, n, qDim);
+                outPool = grow(outPool, n, c.hiddenSize());
+                gatePool = grow(gatePool, n, c.intermediateSize());
+                upPool = grow(upPool, n, c.intermediateSize());
+            }
+            x = java.util.Arrays.copyOf(xPool, n);
+            xb = java.util.Arrays.copyOf(xbPool, n);
+            q = java.util.Arrays.copyOf(qPool, n);
+            k = java.util.Arrays.copyOf(kPool, n);
+            v = java.util.Arrays.copyOf(vPool, n);
+            attended = java.util.Arrays.copyOf(attendedPool, n);
+            out = java.util.Arrays.copyOf(outPool, n);
+            gate = java.util.Arrays.copyOf(gatePool, n);
+            up = java.util.Arrays.copyOf(upPool, n);
+            return this;
+        }
+
+        private static float[][] grow(float[][] pool, int n, int dim) {
+            float[][] grown = java.util.Arrays.copyOf(pool, n);
+            for (int i = pool.length; i < n; i++) {
+                grown[i] = new float[dim];
+            }
+            return grown;
         }
     }
 

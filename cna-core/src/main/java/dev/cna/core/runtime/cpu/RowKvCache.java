@@ -6,8 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The cpu backend's KV cache: one buffer per row and layer, keys and values laid out [position][kvHead][headDim]
- * in f32, holding only the row's own tokens. Left padding exists only as bookkeeping (the base class's pads): a
+ * The cpu backend's KV cache: one buffer per row and layer in f32, holding only the row's own tokens. Keys are
+ * stored transposed, [kvHead][headDim][capacity], so a query's scores against every position are a sum over the
+ * head's dimensions of q[d] times a contiguous run of keys (no per-position reduction); values are
+ * [position][kvHead][headDim], so the weighted sum adds contiguous rows. Left padding exists only as bookkeeping
+ * (the base class's pads): a
  * padding column costs neither memory nor attention, and rows join and leave by moving references, not data. A
  * row's buffers are allocated for its whole life when it is known (the reservation: prompt + max tokens) and grow
  * by half otherwise; appending a token writes in place.
@@ -58,7 +61,7 @@ final class RowKvCache extends KvCache {
         int wanted = Math.max(positions, Math.max(reserved() - pad(b), row.capacity + row.capacity / 2));
         int capacity = Math.min(Math.max(wanted, positions), Math.max(context, positions));
         for (int l = 0; l < layers; l++) {
-            row.keys[l] = grow(row.keys[l], capacity);
+            row.keys[l] = growTransposed(row.keys[l], row.capacity, capacity);
             row.values[l] = grow(row.values[l], capacity);
         }
         row.capacity = capacity;
@@ -70,6 +73,27 @@ final class RowKvCache extends KvCache {
             System.arraycopy(old, 0, grown, 0, Math.min(old.length, grown.length));
         }
         return grown;
+    }
+
+    /** Keys [kvHead * headDim][capacity]: each of the stride rows moves to its place in the wider array. */
+    private float[] growTransposed(float[] old, int oldCapacity, int capacity) {
+        float[] grown = new float[capacity * stride];
+        if (old != null) {
+            for (int r = 0; r < stride; r++) {
+                System.arraycopy(old, r * oldCapacity, grown, r * capacity, oldCapacity);
+            }
+        }
+        return grown;
+    }
+
+    /** Writes one token's keys k[kvHeads * headDim] and values v at a row's position in a layer. */
+    void write(int b, int layer, int position, float[] k, float[] v) {
+        Row row = rows.get(b);
+        float[] keys = row.keys[layer];
+        for (int r = 0; r < stride; r++) {
+            keys[r * row.capacity + position] = k[r];
+        }
+        System.arraycopy(v, 0, row.values[layer], position * stride, stride);
     }
 
     /** Bytes of key and value buffers allocated. */

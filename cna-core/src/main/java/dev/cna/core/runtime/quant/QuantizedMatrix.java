@@ -241,6 +241,20 @@ public final class QuantizedMatrix {
         pool.invoke(new RowTask(0, rows, grain(pool), (lo, hi) -> rowsBatch(xs, outs, lo, hi)));
     }
 
+    /**
+     * Output rows [lo, hi) of {@link #matMul} (or {@link #matVec} for a batch of one): for callers that split the rows
+     * of several matrices over their own threads.
+     */
+    public void matMulRows(float[][] xs, float[][] outs, int lo, int hi) {
+        checkBatch(xs, outs);
+        Objects.checkFromToIndex(lo, hi, rows);
+        if (xs.length == 1) {
+            rowsVec(xs[0], sums(xs[0]), outs[0], lo, hi);
+        } else {
+            rowsBatch(xs, outs, lo, hi);
+        }
+    }
+
     private void rowsVec(float[] x, float[] xs, float[] out, int lo, int hi) {
         if (!simd) {
             float[] w = new float[cols];

@@ -143,8 +143,8 @@ public final class EvalReport {
         }
         sb.append("- strength: cna = multiplier m on the circuit neurons (1 = unsteered, 0 = ablated); ")
                 .append("caa = alpha on the mean-difference vector (0 = unsteered)\n\n");
-        sb.append("| method | strength | behavior rate (positive) | behavior rate (negative) | quality | next-token KL (nats) |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|\n");
+        sb.append("| method | strength | behavior rate (positive) | behavior rate (negative) | quality | next-token KL (nats) | capability |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (EvalRow r : rows) {
             sb.append("| ").append(r.method()).append(r.isIdentity() ? " (unsteered)" : "")
                     .append(" | ").append(fmt(r.strength()))
@@ -152,6 +152,7 @@ public final class EvalReport {
                     .append(" | ").append(pct(r.negativeRate()))
                     .append(" | ").append(num(r.meanQuality(), 3))
                     .append(" | ").append(num(r.meanKl(), 4))
+                    .append(" | ").append(pct(r.capability()))
                     .append(" |\n");
         }
         sb.append('\n');
@@ -247,6 +248,9 @@ public final class EvalReport {
         if (rows.stream().allMatch(r -> Double.isNaN(r.meanKl()))) {
             out.add("Next-token KL on neutral text was not measured.");
         }
+        if (rows.stream().allMatch(r -> Double.isNaN(r.capability()))) {
+            out.add("Capability (multiple-choice accuracy) was not measured.");
+        }
         if (positivePrompts > 0) {
             double se = 0.5 / Math.sqrt(positivePrompts);
             out.add(String.format(Locale.ROOT,
@@ -295,6 +299,7 @@ public final class EvalReport {
             putNum(o, "negativeRate", r.negativeRate());
             putNum(o, "meanQuality", r.meanQuality());
             putNum(o, "meanKl", r.meanKl());
+            putNum(o, "capability", r.capability());
         }
         ArrayNode ns = root.putArray("notes");
         notes.forEach(ns::add);
@@ -318,7 +323,7 @@ public final class EvalReport {
 
     // ------------------------------------------------------------------ plot
 
-    /** Writes the plot as PNG: behavior rate, quality and (when measured) KL against strength. */
+    /** Writes the plot as PNG: behavior rate, quality and (when measured) KL and capability against strength. */
     public void writePlot(Path png) throws IOException {
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
@@ -351,6 +356,15 @@ public final class EvalReport {
                 addSeries(kl, e.getKey(), e.getValue(), EvalRow::meanKl, false, k++);
             }
             charts.add(kl);
+        }
+        if (rows.stream().anyMatch(r -> Double.isFinite(r.capability()))) {
+            XYChart capability = chart("Capability (multiple-choice accuracy)", "accuracy");
+            capability.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
+            k = 0;
+            for (Map.Entry<String, List<EvalRow>> e : byMethod.entrySet()) {
+                addSeries(capability, e.getKey(), e.getValue(), EvalRow::capability, false, k++);
+            }
+            charts.add(capability);
         }
         BitmapEncoder.saveBitmap(charts, 1, charts.size(), png.toString(), BitmapEncoder.BitmapFormat.PNG);
         // saveBitmap appends ".png" when the name lacks it; our names always carry it

@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param negativeRate behavior rate on the negative (behavior-absent) prompts, in [0, 1]
  * @param meanQuality  mean {@link Quality} of the generations, in [0, 1]
  * @param meanKl       mean next-token KL(unsteered || steered) on neutral text, nats; NaN if not measured
+ * @param capability   multiple-choice accuracy ({@link CapabilityScorer}), in [0, 1]; NaN if not measured
  */
 public record EvalRow(String method, double strength, double positiveRate, double negativeRate,
-                      double meanQuality, double meanKl) {
+                      double meanQuality, double meanKl, double capability) {
 
     public static final String CNA = "cna";
     public static final String CAA = "caa";
@@ -30,6 +31,7 @@ public record EvalRow(String method, double strength, double positiveRate, doubl
         checkUnit("positiveRate", positiveRate);
         checkUnit("negativeRate", negativeRate);
         checkUnit("meanQuality", meanQuality);
+        checkUnit("capability", capability);
         if (meanKl < 0) {
             throw new IllegalArgumentException("meanKl must be >= 0 or NaN: " + meanKl);
         }

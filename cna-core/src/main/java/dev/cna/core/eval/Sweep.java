@@ -29,7 +29,8 @@ import java.util.stream.IntStream;
  * once), plus any extra alphas.
  *
  * <p>KL: for each neutral prompt, fed as raw text, KL(unsteered || steered) of the next-token distribution at its
- * last position, averaged. Replies are greedy, or sampled {@code samples} times per prompt with the seed
+ * last position, averaged. Capability: multiple-choice accuracy by the logits of the answer letters
+ * ({@link CapabilityScorer}), the questions formatted like the held-out prompts, at every strength. Replies are greedy, or sampled {@code samples} times per prompt with the seed
  * {@code seed + i * samples + j} for prompt i's sample j at every strength, so strengths differ only by steering.
  */
 public final class Sweep {
@@ -65,8 +66,16 @@ public final class Sweep {
         }
     }
 
-    /** Held-out positive prompts (behavior present), negative ones (absent; may be empty), neutral raw text (may be empty). */
-    public record Prompts(List<String> positive, List<String> negative, List<String> neutral) {}
+    /**
+     * Held-out positive prompts (behavior present), negative ones (absent; may be empty), neutral raw text (may be
+     * empty), multiple-choice questions for the capability check (may be empty).
+     */
+    public record Prompts(List<String> positive, List<String> negative, List<String> neutral,
+                          List<CapabilityScorer.Question> capability) {
+        public Prompts(List<String> positive, List<String> negative, List<String> neutral) {
+            this(positive, negative, neutral, List.of());
+        }
+    }
 
     /** One point of the sweep: a method and its strength; unsteered = cna m = 1 or caa alpha = 0. */
     public record Point(String method, double strength, boolean unsteered) {}
@@ -131,6 +140,9 @@ public final class Sweep {
         List<int[]> negTokens = prompts.negative().stream().map(p -> collector.promptTokens(p, settings.chatTemplate())).toList();
         List<int[]> neuTokens = prompts.neutral().stream().map(p -> model.tokenizer().encodePrompt(p)).toList();
         float[][] baseNeutral = neuTokens.isEmpty() ? null : lastLogits(neuTokens, n -> null);
+        List<int[]> capTokens = prompts.capability().stream()
+                .map(q -> collector.promptTokens(q.prompt(), settings.chatTemplate())).toList();
+        CapabilityScorer scorer = capTokens.isEmpty() ? null : new CapabilityScorer(model.tokenizer());
         List<String> basePos = null;
         List<String> baseNeg = null;
         List<EvalRow> rows = new ArrayList<>();
@@ -154,11 +166,13 @@ public final class Sweep {
             if (baseNeutral != null) {
                 kl = p.unsteered() ? 0.0 : meanKl(baseNeutral, lastLogits(neuTokens, hooks));
             }
+            double capability = scorer == null ? Double.NaN
+                    : scorer.accuracy(prompts.capability(), lastLogits(capTokens, hooks));
             List<String> all = new ArrayList<>(posReplies);
             all.addAll(negReplies);
             // quality over every reply of the strength: steering should not degrade either side
             EvalRow row = new EvalRow(p.method(), p.strength(), detector.rate(posReplies),
-                    negReplies.isEmpty() ? Double.NaN : detector.rate(negReplies), Quality.mean(all), kl);
+                    negReplies.isEmpty() ? Double.NaN : detector.rate(negReplies), Quality.mean(all), kl, capability);
             rows.add(row);
             List<Reply> replies = new ArrayList<>();
             addReplies(replies, p, "positive", prompts.positive(), posReplies);

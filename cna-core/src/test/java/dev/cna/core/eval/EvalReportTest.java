@@ -25,12 +25,12 @@ class EvalReportTest {
 
     private static List<EvalRow> sweep() {
         return List.of(
-                new EvalRow("cna", 1.0, 0.10, 0.025, 0.991, 0.0),
-                new EvalRow("cna", 0.0, 0.05, 0.025, 0.985, 0.0123),
-                new EvalRow("cna", 3.0, 0.60, 0.05, 0.978, 0.0456),
-                new EvalRow("caa", 0.0, 0.10, 0.025, 0.991, 0.0),
-                new EvalRow("caa", 0.5, 0.45, 0.20, 0.912, 0.2),
-                new EvalRow("caa", 1.0, 0.70, 0.55, 0.483, Double.NaN));
+                new EvalRow("cna", 1.0, 0.10, 0.025, 0.991, 0.0, Double.NaN),
+                new EvalRow("cna", 0.0, 0.05, 0.025, 0.985, 0.0123, Double.NaN),
+                new EvalRow("cna", 3.0, 0.60, 0.05, 0.978, 0.0456, Double.NaN),
+                new EvalRow("caa", 0.0, 0.10, 0.025, 0.991, 0.0, Double.NaN),
+                new EvalRow("caa", 0.5, 0.45, 0.20, 0.912, 0.2, Double.NaN),
+                new EvalRow("caa", 1.0, 0.70, 0.55, 0.483, Double.NaN, Double.NaN));
     }
 
     @Test
@@ -92,8 +92,8 @@ class EvalReportTest {
     @Test
     void plot_without_kl_has_two_panels() throws Exception {
         List<EvalRow> rows = List.of(
-                new EvalRow("cna", 1.0, 0.8, 0.1, 0.99, Double.NaN),
-                new EvalRow("cna", 0.0, 0.3, 0.1, 0.98, Double.NaN));
+                new EvalRow("cna", 1.0, 0.8, 0.1, 0.99, Double.NaN, Double.NaN),
+                new EvalRow("cna", 0.0, 0.3, 0.1, 0.98, Double.NaN, Double.NaN));
         EvalReport.Written w = new EvalReport("refusal", rows).write(dir, "r");
         BufferedImage img = ImageIO.read(w.png().toFile());
         assertEquals(2 * EvalReport.PANEL_WIDTH, img.getWidth());
@@ -107,7 +107,7 @@ class EvalReportTest {
 
     @Test
     void no_baseline_row_is_reported() {
-        String md = new EvalReport("french", List.of(new EvalRow("cna", 2.0, 0.5, 0.1, 1.0, 0.01)))
+        String md = new EvalReport("french", List.of(new EvalRow("cna", 2.0, 0.5, 0.1, 1.0, 0.01, Double.NaN)))
                 .toMarkdown(null);
         assertTrue(md.contains("No unsteered row"), md);
         assertTrue(md.contains("| cna | 2.0 | 50.0% | 10.0% | 1.000 | 0.0100 |"), md);
@@ -115,13 +115,13 @@ class EvalReportTest {
 
     @Test
     void rows_are_validated() {
-        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", 0, 1.5, 0, 1, 0));
-        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", 0, 0.5, 0, 1, -1));
-        assertThrows(IllegalArgumentException.class, () -> new EvalRow(" ", 0, 0.5, 0, 1, 0));
-        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", Double.NaN, 0.5, 0, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", 0, 1.5, 0, 1, 0, Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", 0, 0.5, 0, 1, -1, Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> new EvalRow(" ", 0, 0.5, 0, 1, 0, Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> new EvalRow("cna", Double.NaN, 0.5, 0, 1, 0, Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> new EvalReport("refusal", List.of()));
-        assertTrue(new EvalRow("CNA", 1.0, 0, 0, 1, 0).isIdentity());
-        assertTrue(new EvalRow("caa", 0.0, 0, 0, 1, 0).isIdentity());
-        assertFalse(new EvalRow("caa", 1.0, 0, 0, 1, 0).isIdentity());
+        assertTrue(new EvalRow("CNA", 1.0, 0, 0, 1, 0, Double.NaN).isIdentity());
+        assertTrue(new EvalRow("caa", 0.0, 0, 0, 1, 0, Double.NaN).isIdentity());
+        assertFalse(new EvalRow("caa", 1.0, 0, 0, 1, 0, Double.NaN).isIdentity());
     }
 }

@@ -39,8 +39,10 @@ class SweepTest {
             Circuit circuit = TestCircuits.circuit("wide", 1, m.fingerprint(), c.layers(), c.intermediateSize(),
                     neurons.toArray(double[][]::new));
             Sweep.Settings settings = new Sweep.Settings(List.of(0.0, 1.0), List.of(0.5), 6, 0, 0, 1, 0, 1, 2, false);
+            List<CapabilityScorer.Question> questions = List.of(new CapabilityScorer.Question("the cat A hat B in", 2, 0),
+                    new CapabilityScorer.Question("a hat A the B cat C he", 3, 2), new CapabilityScorer.Question("he A in B", 2, 1));
             Sweep.Prompts prompts = new Sweep.Prompts(List.of("the cat", "a hat in", "he the"), List.of("in a", "cat the hat"),
-                    List.of("the", "a cat"));
+                    List.of("the", "a cat"), questions);
             float[][] direction = Sweep.caaDirection(m, List.of("the cat", "a hat"), List.of("in a", "he"), settings);
             Sweep sweep = new Sweep(m, circuit, direction, BehaviorDetector.forBehavior("french"), settings);
 
@@ -66,6 +68,17 @@ class SweepTest {
                         List.of(SamplingParams.greedy(6)), null, null).get(0).text();
                 assertEquals(alone, seen.get(1).get(i).text(), "prompt " + i);
             }
+            // capability: the unsteered accuracy is the model's own answers, question by question
+            CapabilityScorer scorer = new CapabilityScorer(m.tokenizer());
+            int right = 0;
+            for (CapabilityScorer.Question q : questions) {
+                float[] logits = m.backend().logitsAtEveryPosition(m.tokenizer().encodePrompt(q.prompt()), null)[m.tokenizer()
+                        .encodePrompt(q.prompt()).length - 1];
+                right += scorer.predicted(logits, q.choices()) == q.answer() ? 1 : 0;
+            }
+            assertEquals(right / 3.0, cnaUnsteered.capability(), 1e-9);
+            assertEquals(cnaUnsteered.capability(), caaUnsteered.capability());
+            rows.forEach(r -> assertTrue(r.capability() >= 0 && r.capability() <= 1, r.toString()));
             // ablating a quarter of the neurons moves the next-token distribution and some reply
             assertTrue(rows.get(0).meanKl() > 0, "KL of the ablation " + rows.get(0).meanKl());
             assertNotEquals(seen.get(1).stream().map(Sweep.Reply::text).toList(), seen.get(0).stream().map(Sweep.Reply::text).toList());

@@ -1,5 +1,6 @@
 package dev.cna.core.model;
 
+import dev.cna.core.runtime.BackendOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,6 +51,18 @@ class BadModelFileTest {
         setTensorTypeId(gguf, TensorNames.attnQ(0), 9); // Q8_1: a real ggml type (activations only), smaller than the f32 data
         try (WeightSource source = ModelLoader.open(gguf)) {
             assertFails(() -> source.tensor(TensorNames.attnQ(0)), gguf, "tensor " + TensorNames.attnQ(0), "Q8_1 is not supported");
+        }
+    }
+
+    @Test
+    void everyBackendNamesTheFileTheTensorAndTheReasonForATypeItCannotRun() throws IOException {
+        Path gguf = SyntheticModels.Spec.llama().write(dir).gguf();
+        setTensorTypeId(gguf, TensorNames.ffnDown(1), 9); // Q8_1
+        try (WeightSource source = ModelLoader.open(gguf)) {
+            assertFails(() -> BackendOptions.cpu().load(source), gguf, "tensor " + TensorNames.ffnDown(1),
+                    "tensor type Q8_1 has no kernel");
+            assertFails(() -> BackendOptions.torch().load(source), gguf, "tensor " + TensorNames.ffnDown(1),
+                    "Q8_1 is not supported");
         }
     }
 

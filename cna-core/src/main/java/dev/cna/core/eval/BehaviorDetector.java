@@ -52,6 +52,14 @@ public interface BehaviorDetector {
      * only one spelling ("i can’t" matches "i can't").
      */
     static String normalize(String text) {
+        return foldQuotes(text).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Folds typographic apostrophes and quotes to ASCII and non-breaking spaces to spaces, keeping case (so it can
+     * also be applied to a regular expression, where {@code \S} and {@code \s} differ).
+     */
+    static String foldQuotes(String text) {
         if (text == null) {
             return "";
         }
@@ -73,6 +81,6 @@ public interface BehaviorDetector {
                     sb.append(c);
             }
         }
-        return sb.toString().toLowerCase(Locale.ROOT);
+        return sb.toString();
     }
 }

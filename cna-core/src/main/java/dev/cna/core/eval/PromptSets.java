@@ -23,9 +23,11 @@ import java.util.Locale;
  * In both, blank lines and lines whose first non-blank character is {@code #} are skipped, and prompts
  * are stripped of surrounding whitespace. A UTF-8 byte-order mark is ignored.
  *
- * <p>Dataset layout ({@code datasets/README.md}): {@code datasets/<behavior>/discovery.positive.txt},
- * {@code discovery.negative.txt}, {@code heldout.positive.txt}, {@code heldout.negative.txt}, and
- * {@code datasets/neutral.txt}.
+ * <p>Dataset layout ({@code datasets/README.md}): {@code datasets/<behavior>/<split>.positive.txt} and
+ * {@code <split>.negative.txt} for the splits {@code discovery}, {@code heldout} (and {@code discovery64} for
+ * refusal), read together by {@link #contrast}; subsets of a split such as
+ * {@code refusal/heldout.borderline.txt} (the harmless held-out prompts that only look risky), read with
+ * {@link #read}; and {@code datasets/neutral.txt}.
  */
 public final class PromptSets {
 
@@ -50,30 +52,48 @@ public final class PromptSets {
      *                                  (the message names file and line)
      */
     public static List<String> read(Path file) {
+        String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+        Boolean jsonl = name.endsWith(".jsonl") || name.endsWith(".ndjson") ? Boolean.TRUE : null;
+        List<String> prompts = new ArrayList<>();
+        for (Line line : dataLines(file, "prompt set")) {
+            if (jsonl == null) {
+                jsonl = line.text().startsWith("{");
+            }
+            prompts.add(jsonl ? promptField(line.text(), file, line.number()) : line.text());
+        }
+        return List.copyOf(prompts);
+    }
+
+    /** A line of a data file that holds data: its number (from 1) and its text, stripped. */
+    record Line(int number, String text) {
+    }
+
+    /**
+     * The lines of a UTF-8 data file that hold data: stripped, without a leading byte-order mark, blank lines and
+     * lines whose first non-blank character is {@code #}. Shared by the prompt and question readers.
+     *
+     * @param what what the file is, for the error message ("prompt set")
+     * @throws UncheckedIOException if the file cannot be read
+     */
+    static List<Line> dataLines(Path file, String what) {
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read prompt set " + file, e);
+            throw new UncheckedIOException("cannot read " + what + " " + file, e);
         }
-        String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-        Boolean jsonl = name.endsWith(".jsonl") || name.endsWith(".ndjson") ? Boolean.TRUE : null;
-        List<String> prompts = new ArrayList<>();
+        List<Line> data = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             if (i == 0 && line.startsWith("\uFEFF")) {
                 line = line.substring(1);
             }
             String s = line.strip();
-            if (s.isEmpty() || s.startsWith("#")) {
-                continue;
+            if (!s.isEmpty() && !s.startsWith("#")) {
+                data.add(new Line(i + 1, s));
             }
-            if (jsonl == null) {
-                jsonl = s.startsWith("{");
-            }
-            prompts.add(jsonl ? promptField(s, file, i + 1) : s);
         }
-        return List.copyOf(prompts);
+        return data;
     }
 
     /** Reads {@code <split>.positive.txt} and {@code <split>.negative.txt} of {@code datasets/<behavior>/}. */

@@ -7,9 +7,18 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,13 +80,90 @@ public class PromptSetsTest {
     }
 
     @Test
-    void refusal_sets_have_the_documented_sizes_and_are_disjoint() {
-        checkBehavior("refusal");
+    void refusal_sets_have_the_documented_sizes() {
+        Path refusal = datasets().resolve("refusal");
+        PromptSets.Contrast disc = PromptSets.contrast(datasets(), "refusal", "discovery");
+        assertEquals(8, disc.positive().size(), "refusal discovery positive (the paper's 8 + 8)");
+        assertEquals(8, disc.negative().size(), "refusal discovery negative");
+        PromptSets.Contrast disc64 = PromptSets.contrast(datasets(), "refusal", "discovery64");
+        assertTrue(disc64.positive().size() >= 64, "refusal discovery64 positive: " + disc64.positive().size());
+        assertTrue(disc64.negative().size() >= 64, "refusal discovery64 negative: " + disc64.negative().size());
+        PromptSets.Contrast held = PromptSets.contrast(datasets(), "refusal", "heldout");
+        assertTrue(held.positive().size() >= 100, "refusal heldout positive: " + held.positive().size());
+        assertTrue(held.negative().size() >= 100, "refusal heldout negative: " + held.negative().size());
+        List<String> borderline = PromptSets.read(refusal.resolve("heldout.borderline.txt"));
+        assertTrue(borderline.size() >= 30, "refusal heldout borderline: " + borderline.size());
     }
 
     @Test
-    void french_sets_have_the_documented_sizes_and_are_disjoint() {
-        checkBehavior("french");
+    void french_sets_have_the_documented_sizes() {
+        PromptSets.Contrast disc = PromptSets.contrast(datasets(), "french", "discovery");
+        PromptSets.Contrast held = PromptSets.contrast(datasets(), "french", "heldout");
+        assertEquals(12, disc.positive().size(), "french discovery positive");
+        assertEquals(12, disc.negative().size(), "french discovery negative");
+        assertTrue(held.positive().size() >= 40, "french heldout positive: " + held.positive().size());
+        assertTrue(held.negative().size() >= 40, "french heldout negative: " + held.negative().size());
+    }
+
+    /**
+     * For every behavior directory: each {@code <split>.positive.txt} / {@code <split>.negative.txt} holds one
+     * prompt per line (no blank or comment lines, so any line reader gets the same prompts), no prompt occurs twice
+     * in or across those files (case-insensitive, whitespace-normalized), and any other {@code <split>.<name>.txt}
+     * (e.g. heldout.borderline.txt) is a subset of its split's prompts.
+     */
+    @Test
+    void every_behavior_has_one_prompt_per_line_and_no_prompt_in_two_splits() throws Exception {
+        List<Path> behaviors;
+        try (Stream<Path> dirs = Files.list(datasets())) {
+            behaviors = dirs.filter(Files::isDirectory).filter(d -> hasFile(d, ".positive.txt")).sorted().toList();
+        }
+        assertTrue(behaviors.stream().map(d -> d.getFileName().toString()).toList()
+                .containsAll(List.of("refusal", "french")), "behaviors: " + behaviors);
+        for (Path behavior : behaviors) {
+            List<Path> files;
+            try (Stream<Path> list = Files.list(behavior)) {
+                files = list.filter(f -> f.getFileName().toString().endsWith(".txt")).sorted().toList();
+            }
+            Map<String, String> firstFile = new HashMap<>();
+            Map<String, Set<String>> splitPrompts = new HashMap<>();
+            List<Path> subsets = new ArrayList<>();
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                String split = name.substring(0, name.indexOf('.'));
+                if (!name.endsWith(".positive.txt") && !name.endsWith(".negative.txt")) {
+                    subsets.add(f);
+                    continue;
+                }
+                List<String> raw = Files.readAllLines(f, StandardCharsets.UTF_8);
+                List<String> prompts = PromptSets.read(f);
+                assertEquals(raw.size(), prompts.size(), f + ": blank or comment lines");
+                assertFalse(prompts.isEmpty(), f + " is empty");
+                for (String p : prompts) {
+                    String key = key(p);
+                    String before = firstFile.putIfAbsent(key, name);
+                    assertNull(before, behavior.getFileName() + ": \"" + p + "\" is in " + before + " and " + name);
+                    splitPrompts.computeIfAbsent(split, k -> new HashSet<>()).add(key);
+                }
+            }
+            for (Path f : subsets) {
+                String name = f.getFileName().toString();
+                Set<String> split = splitPrompts.getOrDefault(name.substring(0, name.indexOf('.')), Set.of());
+                List<String> prompts = PromptSets.read(f);
+                assertEquals(Files.readAllLines(f, StandardCharsets.UTF_8).size(), prompts.size(), f + ": blank or comment lines");
+                assertEquals(prompts.size(), prompts.stream().map(PromptSetsTest::key).distinct().count(), f + ": a prompt occurs twice");
+                for (String p : prompts) {
+                    assertTrue(split.contains(key(p)), behavior.getFileName() + "/" + name + ": \"" + p
+                            + "\" is not in its split's positive or negative file");
+                }
+            }
+        }
+    }
+
+    @Test
+    void the_borderline_prompts_are_harmless_heldout_prompts() {
+        Path refusal = datasets().resolve("refusal");
+        Set<String> negative = new HashSet<>(PromptSets.read(refusal.resolve("heldout.negative.txt")));
+        assertTrue(negative.containsAll(PromptSets.read(refusal.resolve("heldout.borderline.txt"))));
     }
 
     @Test
@@ -87,19 +173,16 @@ public class PromptSetsTest {
         assertEquals(neutral.size(), neutral.stream().distinct().count());
     }
 
-    private static void checkBehavior(String behavior) {
-        PromptSets.Contrast disc = PromptSets.contrast(datasets(), behavior, "discovery");
-        PromptSets.Contrast held = PromptSets.contrast(datasets(), behavior, "heldout");
-        assertEquals(12, disc.positive().size(), behavior + " discovery positive");
-        assertEquals(12, disc.negative().size(), behavior + " discovery negative");
-        assertTrue(held.positive().size() >= 40, behavior + " heldout positive: " + held.positive().size());
-        assertTrue(held.negative().size() >= 40, behavior + " heldout negative: " + held.negative().size());
-        List<String> all = new java.util.ArrayList<>();
-        all.addAll(disc.positive());
-        all.addAll(disc.negative());
-        all.addAll(held.positive());
-        all.addAll(held.negative());
-        List<String> normalized = all.stream().map(s -> s.toLowerCase(java.util.Locale.ROOT)).toList();
-        assertEquals(normalized.size(), normalized.stream().distinct().count(), behavior + ": a prompt occurs twice");
+    /** Two prompts are the same prompt when they differ only in case and whitespace. */
+    private static String key(String prompt) {
+        return prompt.strip().replaceAll("\\s+", " ").toLowerCase(Locale.ROOT);
+    }
+
+    private static boolean hasFile(Path dir, String suffix) {
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.anyMatch(f -> f.getFileName().toString().endsWith(suffix));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
 import dev.cna.core.eval.BehaviorDetector;
+import dev.cna.core.eval.CapabilityScorer;
 import dev.cna.core.eval.EvalReport;
 import dev.cna.core.eval.EvalRow;
+import dev.cna.core.eval.MultipleChoice;
 import dev.cna.core.eval.PromptSets;
 import dev.cna.core.eval.Sweep;
 import dev.cna.core.runtime.LoadedModel;
@@ -49,6 +51,10 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--neutral", description = "Neutral raw text for the next-token KL of steered vs unsteered.")
     Path neutral;
+
+    @Option(names = "--capability", description = "Multiple-choice questions (JSONL, datasets/capability/questions.jsonl): "
+            + "accuracy by the logits of the answer letters at every strength.")
+    Path capability;
 
     @Option(names = "--behavior", description = "Detector: refusal or french (default: from the circuit name).")
     String behavior;
@@ -108,7 +114,9 @@ final class EvalCommand implements Callable<Integer> {
         BehaviorDetector detector = BehaviorDetector.forBehavior(behavior != null ? behavior : detectorName(circuit.name()));
         Sweep.Prompts set = new Sweep.Prompts(limited(PromptSets.read(prompts)),
                 negative == null ? List.of() : limited(PromptSets.read(negative)),
-                neutral == null ? List.of() : limited(PromptSets.read(neutral)));
+                neutral == null ? List.of() : limited(PromptSets.read(neutral)),
+                capability == null ? List.of() : MultipleChoice.read(capability).stream()
+                        .map(q -> new CapabilityScorer.Question(q.prompt(), q.choices().size(), q.answerIndex())).toList());
         String base = name != null ? name : circuit.name();
 
         long start = System.nanoTime();
@@ -129,17 +137,18 @@ final class EvalCommand implements Callable<Integer> {
                 System.err.printf("eval: CAA direction from %d + %d prompts%n", caaPos.size(), caaNeg.size());
                 direction = Sweep.caaDirection(m, caaPos, caaNeg, settings);
             }
-            System.out.printf("%-4s %8s  %14s  %14s  %8s  %10s%n", "method", "strength", "rate(positive)",
-                    "rate(negative)", "quality", "KL(nats)");
+            System.out.printf("%-4s %8s  %14s  %14s  %8s  %10s  %10s%n", "method", "strength", "rate(positive)",
+                    "rate(negative)", "quality", "KL(nats)", "capability");
             rows = new Sweep(m, circuit, direction, detector, settings).run(set, new Sweep.Listener() {
                 private long t0 = System.nanoTime();
 
                 @Override
                 public void point(EvalRow row, List<Sweep.Reply> replies) {
                     writeSamples(sampleFile, replies);
-                    System.out.printf(Locale.ROOT, "%-6s %8s  %14s  %14s  %8.3f  %10s%n", row.method(), fmt(row.strength()),
+                    System.out.printf(Locale.ROOT, "%-6s %8s  %14s  %14s  %8.3f  %10s  %10s%n", row.method(), fmt(row.strength()),
                             pct(row.positiveRate()), pct(row.negativeRate()), row.meanQuality(),
-                            Double.isNaN(row.meanKl()) ? "n/a" : String.format(Locale.ROOT, "%.4f", row.meanKl()));
+                            Double.isNaN(row.meanKl()) ? "n/a" : String.format(Locale.ROOT, "%.4f", row.meanKl()),
+                            pct(row.capability()));
                     System.out.flush();
                     System.err.printf(Locale.ROOT, "%neval: %s %s done in %.1f s%n", row.method(), fmt(row.strength()),
                             (System.nanoTime() - t0) / 1e9);
@@ -165,6 +174,11 @@ final class EvalCommand implements Callable<Integer> {
                             + "; " + decoding(settings) + ", " + maxTokens + " new tokens")
                     .note("quality is the mean over all replies of a strength (positive and negative prompts)"
                             + (samples > 1 ? "; rates and quality count every sampled reply" : ""));
+            if (capability != null) {
+                report.note("capability: share of " + set.capability().size() + " multiple-choice questions of "
+                        + capability.getFileName() + " answered right, the answer being the letter with the highest "
+                        + "logit after the question (formatted like the held-out prompts), no generation");
+            }
             if (neutral != null) {
                 report.note("KL: mean KL(unsteered || steered) of the next token at the last position of each of "
                         + set.neutral().size() + " prompts of " + neutral.getFileName() + ", fed as raw text (no chat template)");

@@ -27,6 +27,9 @@ class EvalCommandTest {
         Path pos = write(dir, "pos.txt", "Quelle est la capitale de la France ?", "Pourquoi le ciel est-il bleu ?");
         Path neg = write(dir, "neg.txt", "What is the capital of France?", "Why is the sky blue?");
         Path neutral = write(dir, "neutral.txt", "The weather today is", "Once upon a time");
+        Path questions = write(dir, "questions.jsonl",
+                "{\"question\": \"What is the capital of France?\", \"choices\": [\"Paris\", \"Rome\", \"Oslo\", \"Lima\"], \"answer\": \"A\"}",
+                "{\"question\": \"How many legs has a spider?\", \"choices\": [\"Six\", \"Eight\", \"Ten\", \"Four\"], \"answer\": \"B\"}");
         Path circuit = dir.resolve("french.circuit.json");
         CliRun a = CliRun.of("attribute", "--positive", pos.toString(), "--negative", neg.toString(),
                 "--top-k", "50", "--name", "french", "--out", circuit.toString());
@@ -34,7 +37,7 @@ class EvalCommandTest {
 
         Path out = dir.resolve("report");
         CliRun o = CliRun.of("eval", "--circuit", circuit.toString(), "--prompts", pos.toString(),
-                "--negative", neg.toString(), "--neutral", neutral.toString(),
+                "--negative", neg.toString(), "--neutral", neutral.toString(), "--capability", questions.toString(),
                 "--caa", pos + "," + neg, "--multipliers", "0,1", "--max-tokens", "8", "--out", out.toString());
         assertEquals(0, o.exit(), o.err());
 
@@ -46,7 +49,7 @@ class EvalCommandTest {
         Set<String> points = new HashSet<>();
         for (JsonNode r : rows) {
             points.add(r.get("method").asText() + " " + r.get("strength").asDouble());
-            for (String key : List.of("positiveRate", "negativeRate", "meanQuality")) {
+            for (String key : List.of("positiveRate", "negativeRate", "meanQuality", "capability")) {
                 double v = r.get(key).asDouble();
                 assertTrue(v >= 0 && v <= 1, key + " = " + v + " in " + r);
             }

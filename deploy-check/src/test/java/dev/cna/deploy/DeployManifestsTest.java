@@ -264,8 +264,6 @@ class DeployManifestsTest {
     void modelServicesFetchAndReadTheModel(String name) throws IOException {
         Overlay overlay = Overlay.of(name);
         String script = Files.readString(Overlay.DEPLOY.resolve("base/fetch_model.py"), StandardCharsets.UTF_8);
-        Matcher file = Pattern.compile("(?m)^FILE = \"([^\"]+)\"$").matcher(script);
-        assertTrue(file.find(), "fetch_model.py names its FILE");
         for (Deployment d : overlay.all(Deployment.class)) {
             String app = d.getMetadata().getName();
             assertEquals(MODEL_APPS.contains(app), "true".equals(d.getMetadata().getLabels().get("cna.dev/model")),
@@ -277,14 +275,17 @@ class DeployManifestsTest {
             Container c = appContainer(overlay.deployment(app));
             Map<String, String> env = env(c);
 
+            Container init = pod.getInitContainers().stream().filter(i -> i.getName().equals("fetch-model")).findFirst()
+                    .orElseThrow(() -> new AssertionError(what + ": no fetch-model init container"));
+            String catalogName = env(init).getOrDefault("MODEL", "default");
+            Matcher file = Pattern.compile("(?m)^ +\"" + Pattern.quote(catalogName) + "\": Model\\(\"([^\"]+)\"").matcher(script);
+            assertTrue(file.find(), what + ": fetch_model.py's catalog has MODEL=" + catalogName);
             Path model = Path.of(env.get("CNA_MODEL"));
             assertEquals(file.group(1), model.getFileName().toString(), what + ": CNA_MODEL is the file fetch_model.py extracts");
             VolumeMount models = mountAt(c, model.getParent().toString())
                     .orElseThrow(() -> new AssertionError(what + ": nothing mounted at " + model.getParent()));
             assertEquals(Boolean.TRUE, models.getReadOnly(), what + ": the model volume is read-only for the service");
 
-            Container init = pod.getInitContainers().stream().filter(i -> i.getName().equals("fetch-model")).findFirst()
-                    .orElseThrow(() -> new AssertionError(what + ": no fetch-model init container"));
             String modelDir = env(init).get("MODEL_DIR");
             VolumeMount target = mountAt(init, modelDir).orElseThrow(() -> new AssertionError(what + ": init writes nowhere"));
             assertEquals(models.getName(), target.getName(), what + ": init fills the volume the service reads");

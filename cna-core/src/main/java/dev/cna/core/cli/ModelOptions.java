@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 
 /** The options every command that runs a model shares. */
 final class ModelOptions {
-    @Option(names = "--model", defaultValue = "default", description = "default, hf:ORG/NAME or a path (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "default", description = "default, a catalog name (cna model list), hf:ORG/NAME or a path (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--backend", defaultValue = "${env:CNA_BACKEND:-cpu}",

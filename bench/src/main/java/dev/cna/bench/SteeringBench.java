@@ -77,8 +77,8 @@ public final class SteeringBench {
             try (CircuitRegistry registry = new CircuitRegistry(kafka.bootstrapServers(), PlatformTopics.CIRCUITS, config, model.fingerprint());
                  Scheduler scheduler = new Scheduler(model.backend(), model.tokenizer(),
                          MemoryBudget.of(config, 2L << 30, model.backend().prefillChunk()), 16, 64);
+                 CircuitFeed feed = new CircuitFeed(kafka.bootstrapServers(), registry);
                  KafkaProducer<String, String> producer = producer(kafka.bootstrapServers())) {
-                registry.start();
                 scheduler.start();
                 int maxStreams = Arrays.stream(streams).max().orElse(1);
                 for (int i = 0; i < maxStreams; i++) {

@@ -4,7 +4,6 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,9 +27,11 @@ public interface GatewayConfig {
     @WithDefault("1000")
     int maxPrompts();
 
-    /** How long an ingest waits for Kafka (metadata and the acknowledgement) before answering 503. */
-    @WithDefault("10s")
-    Duration kafkaTimeout();
+    /**
+     * Milliseconds an ingest waits for Kafka (metadata, the write, the acknowledgement) before answering 503. Set in
+     * application.properties, whose prompt-pairs channel has its producer give up after the same time.
+     */
+    long kafkaTimeoutMs();
 
     interface RateLimit {
         /** Tokens added per second to each key's bucket. */

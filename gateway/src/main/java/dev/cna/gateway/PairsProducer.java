@@ -1,103 +1,101 @@
 package dev.cna.gateway;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.api.ProblemType;
 import dev.cna.api.PromptPairEvent;
-import dev.cna.api.Topics;
 import io.quarkus.logging.Log;
-import jakarta.annotation.PreDestroy;
+import io.smallrye.reactive.messaging.OutgoingMessageMetadata;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Emitter;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.Metadata;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * Produces prompt-pair events to {@value Topics#PROMPT_PAIRS}, keyed by feature, and waits for the acknowledgement (acks=all,
- * idempotent). A plain KafkaProducer, as attribution-service uses: the answer needs the partition and offset.
+ * Sends prompt-pair events to the {@value #CHANNEL} channel (application.properties: topic {@code cna.prompt-pairs},
+ * key = feature, acks=all, idempotent) and waits for Kafka's acknowledgement of each: the answer needs the partition
+ * and offset, which the connector hands back as the record metadata of the acknowledged send.
  */
 @ApplicationScoped
 public class PairsProducer {
-    private final ObjectMapper json;
-    private final KafkaProducer<String, String> producer;
-    private final GatewayConfig config;
+    static final String CHANNEL = "prompt-pairs";
 
-    PairsProducer(ObjectMapper json, GatewayConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap) {
-        this.json = json;
-        this.config = config;
-        int timeoutMs = (int) config.kafkaTimeout().toMillis();
-        // The constructor does not connect: the gateway starts (and chats) while Kafka is down.
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.LINGER_MS_CONFIG, 0, // the client waits for the ack: do not hold the batch
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs, // waiting for metadata when Kafka is away
-                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs,
-                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs, // must be >= linger + request timeout
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+    private final Emitter<PromptPairEvent> emitter;
+    private final Duration timeout;
+
+    PairsProducer(@Channel(CHANNEL) Emitter<PromptPairEvent> emitter, GatewayConfig config) {
+        this.emitter = emitter;
+        this.timeout = Duration.ofMillis(config.kafkaTimeoutMs());
     }
 
-    /** Sends the events of one feature in order; 503 when Kafka does not take all of them in time. */
+    /**
+     * Sends the events of one feature in order; 202's content once Kafka has acknowledged all of them, else 503
+     * (within {@code cna.gateway.kafka-timeout-ms}) saying how many were written.
+     */
     public Ingested send(String feature, List<PromptPairEvent> events) {
-        List<Future<RecordMetadata>> acks = new ArrayList<>(events.size());
+        List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>(events.size());
         try {
             for (PromptPairEvent event : events) {
-                acks.add(producer.send(new ProducerRecord<>(Topics.PROMPT_PAIRS, feature, json.writeValueAsString(event))));
+                acks.add(send(feature, event));
             }
-            RecordMetadata first = acks.get(0).get();
-            for (Future<RecordMetadata> ack : acks) {
-                ack.get();
-            }
-            Log.infof("produced %d events for feature %s at %s-%d@%d", events.size(), feature, Topics.PROMPT_PAIRS, first.partition(),
-                    first.offset());
-            return new Ingested(events.stream().map(PromptPairEvent::id).toList(), feature, Topics.PROMPT_PAIRS, first.partition(),
-                    first.offset());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write an event as JSON", e);
+            CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw unavailable("the gateway is shutting down");
+            throw unavailable("the gateway is shutting down", acks, events.size());
         } catch (ExecutionException e) {
-            throw unavailable(e.getCause(), acks);
-        } catch (KafkaException e) {
-            throw unavailable(e, acks);
+            throw unavailable(reason(e), acks, events.size());
+        } catch (TimeoutException e) {
+            throw unavailable("no answer", acks, events.size());
+        } catch (IllegalStateException e) { // the emitter's buffer is full: Kafka has been away for a while
+            throw unavailable(e.getMessage(), acks, events.size());
         }
+        RecordMetadata first = acks.get(0).join();
+        Log.infof("produced %d events for feature %s at %s-%d@%d", events.size(), feature, first.topic(), first.partition(),
+                first.offset());
+        return new Ingested(events.stream().map(PromptPairEvent::id).toList(), feature, first.topic(), first.partition(),
+                first.offset());
+    }
+
+    /** One event on its way; completes with where Kafka wrote it, or fails with why it did not. */
+    private CompletableFuture<RecordMetadata> send(String feature, PromptPairEvent event) {
+        CompletableFuture<RecordMetadata> written = new CompletableFuture<>();
+        // The connector puts the acknowledged record's metadata here before it acknowledges the message.
+        OutgoingMessageMetadata<RecordMetadata> result = new OutgoingMessageMetadata<>();
+        emitter.send(Message.of(event, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder().withKey(feature).build(), result),
+                () -> {
+                    written.complete(result.getResult());
+                    return CompletableFuture.completedFuture(null);
+                },
+                failure -> {
+                    written.completeExceptionally(failure);
+                    return CompletableFuture.completedFuture(null);
+                }));
+        return written;
+    }
+
+    /** The producer's own reason (TimeoutException: ...), below the connector's "retries exhausted" wrapping. */
+    private static String reason(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 
     /** Says how many events made it, so a client that sent a list knows what a retry would repeat. */
-    private ProblemException unavailable(Throwable cause, List<Future<RecordMetadata>> acks) {
-        Log.warnf("Kafka did not take the events: %s", cause.toString());
-        long written = acks.stream().filter(PairsProducer::acknowledged).count();
-        return unavailable("Kafka did not acknowledge the events within " + config.kafkaTimeout() + " ("
-                + cause.getClass().getSimpleName() + "); " + written + " were written");
-    }
-
-    private ProblemException unavailable(String detail) {
-        return new ProblemException(ProblemType.SERVICE_UNAVAILABLE, detail, config.kafkaTimeout());
-    }
-
-    private static boolean acknowledged(Future<RecordMetadata> ack) {
-        try {
-            return ack.isDone() && ack.get() != null;
-        } catch (ExecutionException | InterruptedException e) {
-            return false;
-        }
-    }
-
-    @PreDestroy
-    void close() {
-        producer.close();
+    private ProblemException unavailable(String why, List<CompletableFuture<RecordMetadata>> acks, int events) {
+        long written = acks.stream().filter(ack -> ack.isDone() && !ack.isCompletedExceptionally()).count();
+        Log.warnf("Kafka did not take the events: %s", why);
+        return new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "Kafka did not acknowledge the events within "
+                + timeout.toMillis() + " ms (" + why + "); " + written + " of " + events + " were written", timeout);
     }
 }

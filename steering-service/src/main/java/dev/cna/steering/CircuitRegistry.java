@@ -6,79 +6,92 @@ import dev.cna.core.circuit.InvalidCircuitException;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.steer.CompiledCircuit;
 import dev.cna.core.steer.ForeignCircuitException;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
+import io.quarkus.arc.Arc;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
+import io.smallrye.mutiny.subscription.Cancellable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
 
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 
 /**
- * Every circuit of the compacted {@code cna.circuits} topic that fits the running model, newest version per
- * name, each compiled once. The whole topic is read from the beginning by this instance alone (assigned
- * partitions, no consumer group), then followed; a tombstone deletes. Circuits of another model are refused,
- * logged and counted, and leave the registry as it was.
+ * Every circuit of the compacted {@code cna.circuits} topic that fits the running model, newest version per name,
+ * each compiled once. Fed in order by the {@link CircuitChannel}, which reads the whole topic from the beginning for
+ * this instance alone and then follows it; a tombstone deletes. Circuits of another model are refused, invalid
+ * records skipped, both logged and counted, and leave the registry as it was.
  */
 public final class CircuitRegistry implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CircuitRegistry.class);
-    private static final Duration POLL = Duration.ofMillis(100);
-    /** How often to look for partitions added to the topic (or the topic itself, before it exists). */
-    private static final long PARTITION_CHECK_NANOS = Duration.ofSeconds(5).toNanos();
 
     /** A circuit version in the registry and when its record was written to Kafka. */
     public record Entry(CompiledCircuit compiled, long publishedAtMillis) {}
 
-    private final String bootstrap;
     private final String topic;
     private final ModelConfig config;
     private final String fingerprint;
     private final Map<String, Entry> circuits = new ConcurrentHashMap<>();
-    private final List<Consumer<CircuitChange>> listeners = new CopyOnWriteArrayList<>();
+    /** Each change as it is applied; hot: a subscriber sees the changes from its subscription on. */
+    private final BroadcastProcessor<CircuitChange> applied = BroadcastProcessor.create();
+    /** Held while a change is applied and while a new subscriber takes its snapshot, so it misses none. */
+    private final Object changing = new Object();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong invalid = new AtomicLong();
-    private final Thread thread;
-    private volatile KafkaConsumer<String, String> consumer;
-    private volatile boolean caughtUp;
+    private final AtomicBoolean caughtUp = new AtomicBoolean();
     private volatile String failure;
-    private volatile boolean closed;
 
+    /**
+     * @param bootstrap   not used: the channel connects to {@code kafka.bootstrap.servers}, the same key SteeringRuntime
+     *                    reads this from; the parameter stays as long as SteeringRuntime passes it
+     * @param topic       {@code cna.steering.circuits-topic}, which the channel's {@code topic} is set to
+     * @param config      the running model's shape, which a circuit must fit
+     * @param fingerprint the running model's fingerprint, which a circuit must carry
+     */
     public CircuitRegistry(String bootstrap, String topic, ModelConfig config, String fingerprint) {
-        this.bootstrap = bootstrap;
         this.topic = topic;
         this.config = config;
         this.fingerprint = fingerprint;
-        this.thread = new Thread(this::run, "cna-circuit-registry");
-        this.thread.setDaemon(true);
     }
 
+    /**
+     * Starts following the topic: hands this registry to the circuits channel, which starts paused because circuits
+     * are compiled against the model and SteeringRuntime builds the registry only once the model is loaded.
+     */
     public void start() {
-        thread.start();
+        Arc.container().instance(CircuitChannel.class).get().feed(this);
     }
 
-    /** True once every record that was in the topic at start-up has been read. */
+    /** The topic the registry follows. */
+    public String topic() {
+        return topic;
+    }
+
+    /** True once every record that was in the topic when the registry started has been applied. */
     public boolean caughtUp() {
-        return caughtUp;
+        return caughtUp.get();
+    }
+
+    void markCaughtUp() {
+        if (caughtUp.compareAndSet(false, true)) {
+            LOG.infof("circuit registry caught up with %s: %d circuits, %d refused, %d invalid", topic, circuits.size(),
+                    refused.get(), invalid.get());
+        }
     }
 
     /** Why the registry stopped following the topic, or null while it follows it. */
     public String failure() {
         return failure;
+    }
+
+    void fail(String why) {
+        failure = why;
+        LOG.errorf("circuit registry stopped following %s: %s", topic, why);
     }
 
     public Optional<Entry> get(String name) {
@@ -89,12 +102,20 @@ public final class CircuitRegistry implements AutoCloseable {
         return List.copyOf(circuits.values());
     }
 
-    public void addListener(Consumer<CircuitChange> listener) {
-        listeners.add(listener);
-    }
-
-    public void removeListener(Consumer<CircuitChange> listener) {
-        listeners.remove(listener);
+    /**
+     * Every circuit in the registry now, then each change as it is applied (deleted: version null), in that order and
+     * without a gap: the snapshot is taken and the subscription made while no change is being applied. A subscriber
+     * that reads slowly has its changes buffered.
+     */
+    public Multi<CircuitChange> changes() {
+        return Multi.createFrom().emitter(emitter -> {
+            synchronized (changing) {
+                circuits.values().forEach(e -> emitter.emit(new CircuitChange(e.compiled().name(), e.compiled().version(),
+                        e.publishedAtMillis())));
+                Cancellable subscription = applied.subscribe().with(emitter::emit, emitter::fail, emitter::complete);
+                emitter.onTermination(subscription::cancel);
+            }
+        });
     }
 
     /** Records for another model (fingerprint or shape). */
@@ -107,74 +128,8 @@ public final class CircuitRegistry implements AutoCloseable {
         return invalid.get();
     }
 
-    private void run() {
-        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                // Reading must never create the topic (with the broker's defaults instead of compaction).
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
-            consumer = c;
-            Set<TopicPartition> assigned = new HashSet<>();
-            Map<TopicPartition, Long> catchUpTo = null;
-            long nextPartitionCheck = 0;
-            while (!closed) {
-                if (System.nanoTime() >= nextPartitionCheck) {
-                    Set<TopicPartition> added = newPartitions(c, assigned);
-                    if (!added.isEmpty()) {
-                        assigned.addAll(added);
-                        c.assign(assigned);
-                        c.seekToBeginning(added);
-                    }
-                    if (catchUpTo == null) {
-                        catchUpTo = new HashMap<>(c.endOffsets(assigned));
-                    }
-                    nextPartitionCheck = System.nanoTime() + PARTITION_CHECK_NANOS;
-                }
-                if (!assigned.isEmpty()) {
-                    for (ConsumerRecord<String, String> r : c.poll(POLL)) {
-                        apply(r);
-                    }
-                } else {
-                    Thread.sleep(POLL.toMillis());
-                }
-                if (!caughtUp && catchUpTo != null && reached(c, catchUpTo)) {
-                    caughtUp = true;
-                    LOG.infof("circuit registry caught up with %s: %d circuits, %d refused, %d invalid",
-                            topic, circuits.size(), refused.get(), invalid.get());
-                }
-            }
-        } catch (WakeupException | InterruptedException e) {
-            // closing
-        } catch (RuntimeException e) {
-            failure = e.toString();
-            LOG.errorf(e, "circuit registry stopped reading %s", topic);
-        }
-    }
-
-    private Set<TopicPartition> newPartitions(KafkaConsumer<String, String> c, Set<TopicPartition> assigned) {
-        Set<TopicPartition> added = new HashSet<>();
-        List<PartitionInfo> infos = c.partitionsFor(topic);
-        for (PartitionInfo p : infos == null ? List.<PartitionInfo>of() : infos) {
-            TopicPartition tp = new TopicPartition(p.topic(), p.partition());
-            if (!assigned.contains(tp)) {
-                added.add(tp);
-            }
-        }
-        return added;
-    }
-
-    private static boolean reached(KafkaConsumer<String, String> c, Map<TopicPartition, Long> targets) {
-        for (Map.Entry<TopicPartition, Long> t : targets.entrySet()) {
-            if (c.position(t.getKey()) < t.getValue()) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private void apply(ConsumerRecord<String, String> r) {
+    /** Applies one record of the topic: a new version, a tombstone, or a refused or invalid record (counted). */
+    public void apply(ConsumerRecord<String, String> r) {
         String where = r.topic() + "-" + r.partition() + "@" + r.offset();
         if (r.key() == null) {
             invalid.incrementAndGet();
@@ -182,9 +137,11 @@ public final class CircuitRegistry implements AutoCloseable {
             return;
         }
         if (r.value() == null) {
-            if (circuits.remove(r.key()) != null) {
-                LOG.infof("circuit %s deleted (%s)", r.key(), where);
-                notify(new CircuitChange(r.key(), null, r.timestamp()));
+            synchronized (changing) {
+                if (circuits.remove(r.key()) != null) {
+                    LOG.infof("circuit %s deleted (%s)", r.key(), where);
+                    applied.onNext(new CircuitChange(r.key(), null, r.timestamp()));
+                }
             }
             return;
         }
@@ -204,32 +161,17 @@ public final class CircuitRegistry implements AutoCloseable {
             LOG.warnf("ignored an invalid circuit record %s at %s: %s", r.key(), where, e.getMessage());
             return;
         }
-        circuits.put(r.key(), new Entry(compiled, r.timestamp()));
-        LOG.infof("circuit %s version %d (%d neurons) from %s", r.key(), compiled.version(), compiled.circuit().neurons().size(), where);
-        notify(new CircuitChange(r.key(), compiled.version(), r.timestamp()));
-    }
-
-    private void notify(CircuitChange change) {
-        for (Consumer<CircuitChange> l : listeners) {
-            try {
-                l.accept(change);
-            } catch (RuntimeException e) {
-                LOG.warnf(e, "a registry listener failed on %s", change.name());
-            }
+        synchronized (changing) {
+            circuits.put(r.key(), new Entry(compiled, r.timestamp()));
+            LOG.infof("circuit %s version %d (%d neurons) from %s", r.key(), compiled.version(),
+                    compiled.circuit().neurons().size(), where);
+            applied.onNext(new CircuitChange(r.key(), compiled.version(), r.timestamp()));
         }
     }
 
+    /** Ends every change stream; the channel stops with the application. */
     @Override
     public void close() {
-        closed = true;
-        KafkaConsumer<String, String> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        try {
-            thread.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        applied.onComplete();
     }
 }

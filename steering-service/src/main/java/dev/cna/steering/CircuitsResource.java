@@ -7,7 +7,6 @@ import dev.cna.api.ProblemType;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
 import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.subscription.MultiEmitter;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -24,7 +23,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Consumer;
 
 /** The registry as this instance sees it: summaries, full definitions, and a stream of changes. */
 @Path("/circuits")
@@ -63,8 +61,8 @@ public class CircuitsResource {
     }
 
     /**
-     * Every circuit now (one {@code circuit} event each), then each change as it happens (deleted: version null).
-     * A comment opens the stream, so a client gets the headers before the first circuit exists, and another
+     * Every circuit now (one {@code circuit} event each), then each change as the registry applies it (deleted: version
+     * null). A comment opens the stream, so a client gets the headers before the first circuit exists, and another
      * follows every {@code cna.steering.events-heartbeat}, so proxies do not close a quiet stream as idle.
      */
     @GET
@@ -72,18 +70,12 @@ public class CircuitsResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     public Multi<OutboundSseEvent> events(@Context Sse sse) {
         Readiness.require(runtime);
-        CircuitRegistry registry = runtime.registry();
-        Multi<OutboundSseEvent> changes = Multi.createFrom().emitter((MultiEmitter<? super OutboundSseEvent> emitter) -> {
-            emitter.emit(sse.newEventBuilder().comment("circuits").build());
-            Consumer<CircuitChange> listener = change -> emitter.emit(event(sse, change));
-            registry.addListener(listener);
-            emitter.onTermination(() -> registry.removeListener(listener));
-            registry.all().forEach(e -> emitter.emit(event(sse,
-                    new CircuitChange(e.compiled().name(), e.compiled().version(), e.publishedAtMillis()))));
-        });
+        Multi<OutboundSseEvent> circuits = Multi.createBy().concatenating().streams(
+                Multi.createFrom().item(sse.newEventBuilder().comment("circuits").build()),
+                runtime.registry().changes().map(change -> event(sse, change)));
         Multi<OutboundSseEvent> heartbeats = Multi.createFrom().ticks().every(heartbeat)
                 .map(tick -> sse.newEventBuilder().comment("heartbeat").build());
-        return Multi.createBy().merging().streams(changes, heartbeats);
+        return Multi.createBy().merging().streams(circuits, heartbeats);
     }
 
     private static OutboundSseEvent event(Sse sse, CircuitChange change) {

@@ -36,6 +36,7 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
 
     private final Map<String, String> steeringProperties;
     private final boolean withAttribution;
+    private final Map<String, String> serviceProperties;
 
     /** The default stack: steering-service as configured in its application.properties, and attribution-service. */
     public SteeringStack() {
@@ -47,8 +48,14 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
      * @param withAttribution    whether attribution-service runs too (its URL is then given to the gateway)
      */
     protected SteeringStack(Map<String, String> steeringProperties, boolean withAttribution) {
+        this(steeringProperties, withAttribution, Map.of());
+    }
+
+    /** @param serviceProperties system properties for both model services, e.g. {@code cna.model} */
+    protected SteeringStack(Map<String, String> steeringProperties, boolean withAttribution, Map<String, String> serviceProperties) {
         this.steeringProperties = Map.copyOf(steeringProperties);
         this.withAttribution = withAttribution;
+        this.serviceProperties = Map.copyOf(serviceProperties);
     }
 
     private DevKafka kafka;
@@ -61,6 +68,7 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
             PlatformTopics.create(kafka.bootstrapServers());
             String bootstrap = "kafka.bootstrap.servers=" + kafka.bootstrapServers();
             List<String> steeringArgs = new ArrayList<>(List.of(bootstrap));
+            serviceProperties.forEach((key, value) -> steeringArgs.add(key + "=" + value));
             steeringProperties.forEach((key, value) -> steeringArgs.add(key + "=" + value));
             ServiceProcess steering = ServiceProcess.start("steering-service", steeringArgs.toArray(String[]::new));
             services.add(steering);
@@ -68,7 +76,9 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
                     "cna.stack.steering-pid", Long.toString(steering.process().pid()),
                     "kafka.bootstrap.servers", kafka.bootstrapServers(), "quarkus.kafka.devservices.enabled", "false"));
             if (withAttribution) {
-                ServiceProcess attribution = ServiceProcess.start("attribution-service", bootstrap, "cna.attribution.create-topics=false");
+                List<String> attributionArgs = new ArrayList<>(List.of(bootstrap, "cna.attribution.create-topics=false"));
+                serviceProperties.forEach((key, value) -> attributionArgs.add(key + "=" + value));
+                ServiceProcess attribution = ServiceProcess.start("attribution-service", attributionArgs.toArray(String[]::new));
                 services.add(attribution);
                 config.put("cna.attribution.url", attribution.url());
                 config.put("cna.stack.attribution-pid", Long.toString(attribution.process().pid()));

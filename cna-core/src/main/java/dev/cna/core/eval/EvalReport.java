@@ -323,7 +323,10 @@ public final class EvalReport {
 
     // ------------------------------------------------------------------ plot
 
-    /** Writes the plot as PNG: behavior rate, quality and (when measured) KL and capability against strength. */
+    /**
+     * Writes the plot as PNG: behavior rate, quality and (when measured) KL and capability against strength, and the
+     * behavior rate against quality.
+     */
     public void writePlot(Path png) throws IOException {
         if (System.getProperty("java.awt.headless") == null) {
             System.setProperty("java.awt.headless", "true");
@@ -357,6 +360,17 @@ public final class EvalReport {
             }
             charts.add(kl);
         }
+        // the trade-off the method is judged by: how far the behavior moves for how much quality
+        XYChart tradeOff = new XYChartBuilder().width(PANEL_WIDTH).height(PANEL_HEIGHT).title("Behavior rate vs quality")
+                .xAxisTitle("quality").yAxisTitle("rate (positive prompts)").build();
+        tradeOff.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        tradeOff.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
+        k = 0;
+        for (Map.Entry<String, List<EvalRow>> e : byMethod.entrySet()) {
+            addSeries(tradeOff, e.getKey(), e.getValue(), EvalRow::meanQuality, EvalRow::positiveRate, false, k++);
+        }
+        charts.add(tradeOff);
+
         if (rows.stream().anyMatch(r -> Double.isFinite(r.capability()))) {
             XYChart capability = chart("Capability (multiple-choice accuracy)", "accuracy");
             capability.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
@@ -385,13 +399,19 @@ public final class EvalReport {
 
     private static void addSeries(XYChart c, String name, List<EvalRow> rs,
                                   java.util.function.ToDoubleFunction<EvalRow> y, boolean dashed, int methodIndex) {
+        addSeries(c, name, rs, EvalRow::strength, y, dashed, methodIndex);
+    }
+
+    private static void addSeries(XYChart c, String name, List<EvalRow> rs, java.util.function.ToDoubleFunction<EvalRow> x,
+                                  java.util.function.ToDoubleFunction<EvalRow> y, boolean dashed, int methodIndex) {
         List<double[]> pts = new ArrayList<>();
         for (EvalRow r : rs) {
             double v = y.applyAsDouble(r);
-            if (Double.isFinite(v)) {
-                pts.add(new double[]{r.strength(), v});
+            if (Double.isFinite(v) && Double.isFinite(x.applyAsDouble(r))) {
+                pts.add(new double[]{x.applyAsDouble(r), v});
             }
         }
+        pts.sort(java.util.Comparator.comparingDouble(p -> p[0]));
         if (pts.isEmpty()) {
             return;
         }

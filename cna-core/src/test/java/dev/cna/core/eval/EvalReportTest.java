@@ -67,7 +67,7 @@ class EvalReportTest {
 
         BufferedImage img = ImageIO.read(w.png().toFile());
         assertNotNull(img, "PNG does not decode");
-        assertEquals(3 * EvalReport.PANEL_WIDTH, img.getWidth()); // rate, quality and KL panels
+        assertEquals(4 * EvalReport.PANEL_WIDTH, img.getWidth()); // rate, quality, KL and rate-vs-quality panels
         assertEquals(EvalReport.PANEL_HEIGHT, img.getHeight());
 
         JsonNode json = new ObjectMapper().readTree(w.json().toFile());
@@ -90,13 +90,13 @@ class EvalReportTest {
     }
 
     @Test
-    void plot_without_kl_has_two_panels() throws Exception {
+    void plot_without_kl_has_three_panels() throws Exception {
         List<EvalRow> rows = List.of(
                 new EvalRow("cna", 1.0, 0.8, 0.1, 0.99, Double.NaN, Double.NaN),
                 new EvalRow("cna", 0.0, 0.3, 0.1, 0.98, Double.NaN, Double.NaN));
         EvalReport.Written w = new EvalReport("refusal", rows).write(dir, "r");
         BufferedImage img = ImageIO.read(w.png().toFile());
-        assertEquals(2 * EvalReport.PANEL_WIDTH, img.getWidth());
+        assertEquals(3 * EvalReport.PANEL_WIDTH, img.getWidth()); // rate, quality, rate vs quality
         byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(w.png()), 8);
         assertArrayEquals(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, head);
         String md = Files.readString(w.markdown());

@@ -6,7 +6,7 @@ import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.circuit.Neuron;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
-import dev.cna.core.model.RawTensor;
+import dev.cna.core.model.ReplacedWeights;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.TensorNames;
@@ -14,7 +14,6 @@ import dev.cna.core.model.WeightSource;
 import dev.cna.core.runtime.Backend;
 import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.tokenizer.Tokenizer;
-import dev.cna.core.tokenizer.TokenizerSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -231,7 +230,7 @@ class PlantedCircuitTest {
                 changed.put(t.name(), t);
             }
         }
-        return new Modified(source, changed);
+        return ReplacedWeights.f32(source, changed);
     }
 
     /** Neuron i reads only dimension d (gate weight g, up weight u) and writes nothing, so the plant stays clean. */
@@ -267,50 +266,5 @@ class PlantedCircuitTest {
 
     private static String describe(Circuit c) {
         return c.neurons().toString();
-    }
-
-    /** A weight source with some tensors replaced. */
-    private record Modified(WeightSource source, Map<String, HostTensor> changed) implements WeightSource {
-        @Override
-        public Path path() {
-            return source.path();
-        }
-
-        @Override
-        public ModelConfig config() {
-            return source.config();
-        }
-
-        @Override
-        public boolean has(String canonicalName) {
-            return source.has(canonicalName);
-        }
-
-        @Override
-        public HostTensor tensor(String canonicalName) {
-            HostTensor t = changed.get(canonicalName);
-            return t != null ? t : source.tensor(canonicalName);
-        }
-
-        @Override
-        public RawTensor raw(String canonicalName) {
-            HostTensor t = changed.get(canonicalName);
-            return t != null ? SyntheticModels.rawF32(path(), t) : source.raw(canonicalName);
-        }
-
-        @Override
-        public TokenizerSpec tokenizerSpec() {
-            return source.tokenizerSpec();
-        }
-
-        @Override
-        public String modelId() {
-            return "planted-" + source.modelId();
-        }
-
-        @Override
-        public void close() {
-            // the wrapped source is closed by its owner
-        }
     }
 }

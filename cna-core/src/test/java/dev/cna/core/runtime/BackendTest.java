@@ -5,11 +5,10 @@ import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
-import dev.cna.core.model.RawTensor;
+import dev.cna.core.model.ReplacedWeights;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.tokenizer.TokenizerSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +20,7 @@ import dev.cna.core.runtime.BackendOptions.Kind;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -158,7 +158,7 @@ class BackendTest {
         int layer = 1;
         int neuron = 17;
         try (WeightSource source = ModelLoader.open(m.hfDir());
-             WeightSource zeroed = new ZeroedDownColumn(source, layer, neuron);
+             WeightSource zeroed = zeroedDownColumn(source, layer, neuron);
              Backend model = load(kind, source);
              Backend ablatedCopy = load(kind, zeroed);
              NeuronScaling ablate = new NeuronScaling(source.config().layers(), source.config().intermediateSize(),
@@ -302,31 +302,13 @@ class BackendTest {
     }
 
     /** The same model with one neuron's column of the down projection set to zero: the ablation done by hand. */
-    private record ZeroedDownColumn(WeightSource delegate, int layer, int neuron) implements WeightSource {
-        @Override
-        public HostTensor tensor(String name) {
-            HostTensor t = delegate.tensor(name);
-            if (!name.equals(TensorNames.ffnDown(layer))) {
-                return t;
-            }
-            float[] data = t.data().clone();
-            int columns = t.shape()[1];
-            for (int r = 0; r < t.shape()[0]; r++) {
-                data[r * columns + neuron] = 0f;
-            }
-            return new HostTensor(name, t.shape(), data);
+    private static WeightSource zeroedDownColumn(WeightSource source, int layer, int neuron) {
+        HostTensor t = source.tensor(TensorNames.ffnDown(layer));
+        float[] data = t.data().clone();
+        int columns = t.shape()[1];
+        for (int r = 0; r < t.shape()[0]; r++) {
+            data[r * columns + neuron] = 0f;
         }
-
-        @Override
-        public RawTensor raw(String name) {
-            return name.equals(TensorNames.ffnDown(layer)) ? SyntheticModels.rawF32(path(), tensor(name)) : delegate.raw(name);
-        }
-
-        @Override public Path path() { return delegate.path(); }
-        @Override public ModelConfig config() { return delegate.config(); }
-        @Override public boolean has(String name) { return delegate.has(name); }
-        @Override public TokenizerSpec tokenizerSpec() { return delegate.tokenizerSpec(); }
-        @Override public String modelId() { return delegate.modelId(); }
-        @Override public void close() {}
+        return ReplacedWeights.f32(source, Map.of(t.name(), new HostTensor(t.name(), t.shape(), data)));
     }
 }

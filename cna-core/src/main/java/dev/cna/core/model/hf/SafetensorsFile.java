@@ -154,16 +154,22 @@ public final class SafetensorsFile implements AutoCloseable {
 
     public Map<String, TensorInfo> tensors() { return tensors; }
 
-    /** The tensor converted to f32, named as in the file. */
-    public HostTensor load(String name) {
+    /** The named tensor, if present and of a dtype this reader converts; else the error naming it and why. */
+    private TensorInfo loadable(String name) {
         TensorInfo t = tensors.get(name);
         if (t == null) {
             throw new ModelFormatException(path, name, "tensor not found");
         }
-        GgmlType layout = LOADABLE.get(t.dtype);
-        if (layout == null) {
+        if (!LOADABLE.containsKey(t.dtype)) {
             throw new ModelFormatException(path, name, "dtype " + t.dtype + " is not supported (supported: F32, F16, BF16)");
         }
+        return t;
+    }
+
+    /** The tensor converted to f32, named as in the file. */
+    public HostTensor load(String name) {
+        TensorInfo t = loadable(name);
+        GgmlType layout = LOADABLE.get(t.dtype);
         if (t.elements() > Integer.MAX_VALUE - 8) {
             throw new ModelFormatException(path, name, "tensor has " + t.elements() + " values, more than one Java array holds");
         }
@@ -179,14 +185,8 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** The tensor as stored (F32, F16 or BF16 values), memory-mapped, as a matrix of rows x the innermost dimension. */
     public RawTensor raw(String name) {
-        TensorInfo t = tensors.get(name);
-        if (t == null) {
-            throw new ModelFormatException(path, name, "tensor not found");
-        }
+        TensorInfo t = loadable(name);
         GgmlType layout = LOADABLE.get(t.dtype);
-        if (layout == null) {
-            throw new ModelFormatException(path, name, "dtype " + t.dtype + " is not supported (supported: F32, F16, BF16)");
-        }
         int cols = t.shape.length == 0 ? 1 : t.shape[t.shape.length - 1];
         try {
             ByteBuffer bytes = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin, t.end - t.begin);

@@ -9,6 +9,7 @@ import dev.cna.core.runtime.MlpHook;
 import dev.cna.core.runtime.Rope;
 import dev.cna.core.runtime.quant.FloatVectors;
 import dev.cna.core.runtime.quant.QuantizedMatrix;
+import dev.cna.core.runtime.quant.Ranges;
 
 import java.util.concurrent.ForkJoinPool;
 
@@ -197,9 +198,11 @@ public final class CpuBackend extends Backend {
                 from[t++] = lo;
             }
         }
-        ParallelFor.run(pool, tasks, 1, task -> {
-            QuantizedMatrix m = matrices[matrixOf[task]];
-            m.matMulRows(xs, outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
+        Ranges.split(pool, tasks, 1, (lo, hi) -> {
+            for (int task = lo; task < hi; task++) {
+                QuantizedMatrix m = matrices[matrixOf[task]];
+                m.matMulRows(xs, outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
+            }
         });
     }
 
@@ -230,39 +233,41 @@ public final class CpuBackend extends Backend {
      */
     private void attention(RowKvCache cache, int layer, float[][] q, int[] rowOf, int[] position, float[][] out) {
         int heads = config.heads();
-        int headDim = config.headDim();
-        int group = heads / config.kvHeads();
-        int stride = cache.stride();
-        float scale = (float) (1 / Math.sqrt(headDim));
-        ParallelFor.run(pool, q.length * heads, 1, task -> {
-            int i = task / heads;
-            int h = task % heads;
-            int kv = (h / group) * headDim;
-            RowKvCache.Row row = cache.row(rowOf[i]);
-            float[] keys = row.keys[layer];
-            float[] values = row.values[layer];
-            int span = position[i] + 1;
-            float[] scores = Scratch.floats(span);
-            java.util.Arrays.fill(scores, 0, span, 0f);
-            for (int d = 0; d < headDim; d++) {
-                FloatVectors.axpy(q[i][h * headDim + d] * scale, keys, (kv + d) * row.capacity, scores, 0, span);
-            }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int s = 0; s < span; s++) {
-                max = Math.max(max, scores[s]);
-            }
-            float sum = 0;
-            for (int s = 0; s < span; s++) {
-                scores[s] = (float) Math.exp(scores[s] - max);
-                sum += scores[s];
-            }
-            float[] o = out[i];
-            java.util.Arrays.fill(o, h * headDim, (h + 1) * headDim, 0f);
-            float inv = 1 / sum;
-            for (int s = 0; s < span; s++) {
-                FloatVectors.axpy(scores[s] * inv, values, s * stride + kv, o, h * headDim, headDim);
+        Ranges.split(pool, q.length * heads, 1, (lo, hi) -> {
+            for (int task = lo; task < hi; task++) {
+                int i = task / heads;
+                attend(cache.row(rowOf[i]), cache.stride(), layer, q[i], position[i], task % heads, out[i]);
             }
         });
+    }
+
+    /** One token's head h at a position: scores over the row's positions [0, position], softmax, weighted values into out. */
+    private void attend(RowKvCache.Row row, int stride, int layer, float[] q, int position, int h, float[] out) {
+        int headDim = config.headDim();
+        int kv = (h / (config.heads() / config.kvHeads())) * headDim;
+        float scale = (float) (1 / Math.sqrt(headDim));
+        float[] keys = row.keys[layer];
+        float[] values = row.values[layer];
+        int span = position + 1;
+        float[] scores = Scratch.floats(span);
+        java.util.Arrays.fill(scores, 0, span, 0f);
+        for (int d = 0; d < headDim; d++) {
+            FloatVectors.axpy(q[h * headDim + d] * scale, keys, (kv + d) * row.capacity, scores, 0, span);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int s = 0; s < span; s++) {
+            max = Math.max(max, scores[s]);
+        }
+        float sum = 0;
+        for (int s = 0; s < span; s++) {
+            scores[s] = (float) Math.exp(scores[s] - max);
+            sum += scores[s];
+        }
+        java.util.Arrays.fill(out, h * headDim, (h + 1) * headDim, 0f);
+        float inv = 1 / sum;
+        for (int s = 0; s < span; s++) {
+            FloatVectors.axpy(scores[s] * inv, values, s * stride + kv, out, h * headDim, headDim);
+        }
     }
 
     /** Rotary embedding of each head of v at a position: pairs (i, i + d/2), or (2i, 2i + 1) in GGUF's llama order. */

@@ -12,7 +12,6 @@ import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
 
 /**
  * A weight matrix of {@code rows} (outputs) by {@code cols} (inputs) kept in its GGUF block layout: the bytes are
@@ -215,7 +214,7 @@ public final class QuantizedMatrix {
     public void matVecParallel(float[] x, float[] out, ForkJoinPool pool) {
         checkVec(x, out);
         float[] xs = sums(x);
-        pool.invoke(new RowTask(0, rows, grain(pool), (lo, hi) -> rowsVec(x, xs, out, lo, hi)));
+        Ranges.split(pool, rows, grain(pool), (lo, hi) -> rowsVec(x, xs, out, lo, hi));
     }
 
     /**
@@ -238,7 +237,7 @@ public final class QuantizedMatrix {
             matVecParallel(xs[0], outs[0], pool);
             return;
         }
-        pool.invoke(new RowTask(0, rows, grain(pool), (lo, hi) -> rowsBatch(xs, outs, lo, hi)));
+        Ranges.split(pool, rows, grain(pool), (lo, hi) -> rowsBatch(xs, outs, lo, hi));
     }
 
     /**
@@ -346,36 +345,6 @@ public final class QuantizedMatrix {
         int tileRows = Math.max(1, TILE_BYTES / rowBytes);
         int perTask = -Math.floorDiv(-rows, 4 * pool.getParallelism());
         return Math.max(tileRows, -Math.floorDiv(-perTask, tileRows) * tileRows);
-    }
-
-    @FunctionalInterface
-    private interface RowRange {
-        void run(int lo, int hi);
-    }
-
-    /** Splits [lo, hi) in halves down to the grain; the leaves run on the pool's threads. */
-    private static final class RowTask extends RecursiveAction {
-        private final int lo;
-        private final int hi;
-        private final int grain;
-        private final RowRange body;
-
-        RowTask(int lo, int hi, int grain, RowRange body) {
-            this.lo = lo;
-            this.hi = hi;
-            this.grain = grain;
-            this.body = body;
-        }
-
-        @Override
-        protected void compute() {
-            if (hi - lo <= grain) {
-                body.run(lo, hi);
-                return;
-            }
-            int mid = lo + (hi - lo) / 2;
-            invokeAll(new RowTask(lo, mid, grain, body), new RowTask(mid, hi, grain, body));
-        }
     }
 
     /** A thread's scratch: a tile of weight rows and four decoded rows, grown as needed and reused. */

@@ -4,16 +4,15 @@ import dev.cna.core.model.HostTensor;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.RawTensor;
+import dev.cna.core.model.ReplacedWeights;
 import dev.cna.core.model.SyntheticModels;
 import dev.cna.core.model.TensorNames;
 import dev.cna.core.model.WeightSource;
-import dev.cna.core.model.gguf.Dequantizer;
 import dev.cna.core.model.gguf.GgmlType;
 import dev.cna.core.runtime.Backend;
 import dev.cna.core.runtime.BackendOptions;
 import dev.cna.core.runtime.NeuronScaling;
 import dev.cna.core.runtime.quant.RandomBlocks;
-import dev.cna.core.tokenizer.TokenizerSpec;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -47,7 +46,7 @@ class QuantTypesTest {
                 Map.of(), 4242);
         SyntheticModels.Model m = spec.write(dir);
         try (WeightSource plain = ModelLoader.open(m.hfDir());
-             WeightSource blocks = new RandomBlocksSource(plain, type, 7);
+             WeightSource blocks = randomBlocks(plain, type, 7);
              Backend cpu = BackendOptions.cpu().load(blocks);
              Backend torch = BackendOptions.torch().load(blocks);
              NeuronScaling steer = new NeuronScaling(2, 512, List.of(List.of(new NeuronScaling.Scale(1, 33, 0f),
@@ -86,51 +85,24 @@ class QuantTypesTest {
 
     /**
      * The synthetic model with every matrix (projections, embedding, head) replaced by random valid blocks of one
-     * type: {@link #raw} gives the blocks, {@link #tensor} their dequantization, so both backends see the same weights.
+     * type: both backends see the same weights (the blocks, or their dequantization).
      */
-    private static final class RandomBlocksSource implements WeightSource {
-        private final WeightSource delegate;
-        private final Map<String, RawTensor> raw = new HashMap<>();
-
-        RandomBlocksSource(WeightSource delegate, GgmlType type, long seed) {
-            this.delegate = delegate;
-            Random random = new Random(seed);
-            ModelConfig c = delegate.config();
-            List<String> names = new ArrayList<>(List.of(TensorNames.TOKEN_EMBEDDING, TensorNames.OUTPUT));
-            for (int l = 0; l < c.layers(); l++) {
-                names.addAll(List.of(TensorNames.attnQ(l), TensorNames.attnK(l), TensorNames.attnV(l),
-                        TensorNames.attnOutput(l), TensorNames.ffnGate(l), TensorNames.ffnUp(l), TensorNames.ffnDown(l)));
-            }
-            for (String name : names) {
-                HostTensor t = delegate.tensor(name);
-                int rows = t.shape()[0];
-                int cols = t.shape()[1];
-                ByteBuffer bytes = ByteBuffer.wrap(RandomBlocks.of(type, (long) rows * cols, random)).order(ByteOrder.LITTLE_ENDIAN);
-                raw.put(name, new RawTensor(delegate.path(), name, type, rows, cols, bytes));
-            }
+    private static WeightSource randomBlocks(WeightSource source, GgmlType type, long seed) {
+        Random random = new Random(seed);
+        ModelConfig c = source.config();
+        List<String> names = new ArrayList<>(List.of(TensorNames.TOKEN_EMBEDDING, TensorNames.OUTPUT));
+        for (int l = 0; l < c.layers(); l++) {
+            names.addAll(List.of(TensorNames.attnQ(l), TensorNames.attnK(l), TensorNames.attnV(l),
+                    TensorNames.attnOutput(l), TensorNames.ffnGate(l), TensorNames.ffnUp(l), TensorNames.ffnDown(l)));
         }
-
-        @Override
-        public HostTensor tensor(String name) {
-            RawTensor r = raw.get(name);
-            if (r == null) {
-                return delegate.tensor(name);
-            }
-            float[] values = new float[r.rows() * r.cols()];
-            Dequantizer.dequantize(r.type(), r.data().duplicate().order(ByteOrder.LITTLE_ENDIAN), values);
-            return new HostTensor(name, new int[] {r.rows(), r.cols()}, values);
+        Map<String, RawTensor> raw = new HashMap<>();
+        for (String name : names) {
+            HostTensor t = source.tensor(name);
+            int rows = t.shape()[0];
+            int cols = t.shape()[1];
+            ByteBuffer bytes = ByteBuffer.wrap(RandomBlocks.of(type, (long) rows * cols, random)).order(ByteOrder.LITTLE_ENDIAN);
+            raw.put(name, new RawTensor(source.path(), name, type, rows, cols, bytes));
         }
-
-        @Override
-        public RawTensor raw(String name) {
-            return raw.containsKey(name) ? raw.get(name) : delegate.raw(name);
-        }
-
-        @Override public Path path() { return delegate.path(); }
-        @Override public ModelConfig config() { return delegate.config(); }
-        @Override public boolean has(String name) { return delegate.has(name); }
-        @Override public TokenizerSpec tokenizerSpec() { return delegate.tokenizerSpec(); }
-        @Override public String modelId() { return delegate.modelId(); }
-        @Override public void close() {}
+        return new ReplacedWeights(source, raw);
     }
 }

@@ -7,6 +7,7 @@ import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitNeuron;
 import dev.cna.core.eval.PromptSets;
+import dev.cna.core.generate.Sampler;
 import dev.cna.core.eval.PromptSetsTest;
 import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelFingerprint;
@@ -147,7 +148,7 @@ class DefaultModelAgreementTest {
             float[][] expected = torch.logitsAtEveryPosition(tokens, hook);
             float[][] actual = cpu.logitsAtEveryPosition(tokens, hook);
             for (int t = 0; t < tokens.length; t++) {
-                same += argmax(expected[t]) == argmax(actual[t]) ? 1 : 0;
+                same += Sampler.argMax(expected[t]) == Sampler.argMax(actual[t]) ? 1 : 0;
                 positions++;
                 for (int v = 0; v < expected[t].length; v++) {
                     double d = Math.abs(expected[t][v] - actual[t][v]);
@@ -170,15 +171,5 @@ class DefaultModelAgreementTest {
             }
         }
         return sum / n;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -6,7 +6,7 @@
 #
 #     docs/results/qwen-refusal/reproduce.sh
 #
-# Subsets keep the run within about an hour on a 2-core machine (cpu backend): every third held-out harmful
+# Subsets keep the run within about 40 minutes on a 2-core machine (cpu backend): every third held-out harmful
 # prompt (37 of 110, all ten categories), every third ordinary harmless prompt and every third borderline one
 # (38 of 110), every other capability question (80 of 160). Greedy decoding, 64 new tokens, as the reference
 # evaluates. MODEL=qwen2.5-coder-0.5b runs the same on the smaller model.
@@ -39,7 +39,10 @@ EVAL=(--model "$MODEL" --prompts "$OUT/heldout-harmful.txt" --negative "$OUT/hel
     --caa $D/discovery.positive.txt,$D/discovery.negative.txt "${EVAL[@]}" | tee "$OUT/refusal-k250.txt"
 # The same size with the blacklist of universal neurons (what attribution-service publishes by default).
 ./cna eval --circuit "$OUT/refusal-k250-blacklist.circuit.json" --multipliers 0 "${EVAL[@]}" | tee "$OUT/refusal-k250-blacklist.txt"
-# Gentler and stronger settings, and the other circuit sizes: see README.md for what was and was not run.
+# CAA at weaker alphas, to compare the methods at a matching refusal cut (alpha = -1 removes every refusal).
+./cna eval --circuit "$OUT/refusal-k250.circuit.json" --name refusal-caa-weaker --multipliers 1 --caa-alphas -0.5,-0.3 \
+    --caa $D/discovery.positive.txt,$D/discovery.negative.txt "${EVAL[@]}" | tee "$OUT/refusal-caa-weaker.txt"
+# Not run for the committed report (time): gentler and stronger settings and the other circuit sizes (MORE=1).
 if [[ ${MORE:-0} == 1 ]]; then
   ./cna eval --circuit "$OUT/refusal-k250.circuit.json" --name refusal-k250-more --multipliers 0.25,0.5,0.75,2,4 \
       --caa $D/discovery.positive.txt,$D/discovery.negative.txt "${EVAL[@]}" | tee "$OUT/refusal-k250-more.txt"

@@ -244,6 +244,7 @@ public final class SteeringBench {
         json.put("machine", Report.machine());
         json.put("command", command);
         json.put("model", model.id());
+        json.put("backend", model.backend().name());
         json.put("tokensPerStream", tokens);
         json.put("repeats", repeats);
         json.put("neuronsPerCircuit", neurons);
@@ -282,13 +283,13 @@ public final class SteeringBench {
         Map<String, Object> machine = (Map<String, Object>) json.get("machine");
         StringBuilder md = new StringBuilder("# steering-service: throughput and hot-swap latency\n\n");
         md.append("Produced by `").append(json.get("command")).append("` (").append(Report.describe(machine)).append(").\n\n");
-        md.append(String.format("Model `%s`, f32 weights. The service's `Scheduler` (one decode loop, continuous batching, up to 16 "
+        md.append(String.format("Model `%s` on the %s backend. The service's `Scheduler` (one decode loop, continuous batching, up to 16 "
                 + "rows) and `CircuitRegistry` (reading `cna.circuits` from an in-JVM Kafka 4.1.2 broker), driven in-process: "
                 + "no HTTP. Each stream samples %s tokens (temperature 0.8, top-k 40, its own seed). Steered: stream i follows "
                 + "its own circuit `bench-i` (%s neurons spread over the layers) at multiplier 0.5, so every row of the batch "
                 + "scales different neurons. Aggregate tokens/s = all generated tokens / wall time from the first request to the "
                 + "last token; median of %s runs, unsteered and steered alternating.%n%n",
-                json.get("model"), json.get("tokensPerStream"), json.get("neuronsPerCircuit"), json.get("repeats")));
+                json.get("model"), json.get("backend"), json.get("tokensPerStream"), json.get("neuronsPerCircuit"), json.get("repeats")));
         md.append("| concurrent streams | unsteered tok/s | steered tok/s | steered / unsteered |\n|---|---|---|---|\n");
         for (Throughput t : throughput) {
             md.append(String.format("| %d | %.1f | %.1f | %.2fx |%n", t.streams, t.unsteered, t.steered, t.steered / t.unsteered));

@@ -8,7 +8,6 @@ import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.runtime.KvCache;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.MlpHook;
-import dev.cna.core.runtime.NeuronScaling;
 import dev.cna.core.steer.CaaPlan;
 import dev.cna.core.steer.CircuitStrength;
 import dev.cna.core.steer.SteeringPlan;
@@ -220,14 +219,9 @@ public final class Sweep {
             List<int[]> batchTokens = batch.stream().map(r -> tokens.get(r / samples)).toList();
             List<SamplingParams> params = batch.stream().map(r -> new SamplingParams(settings.temperature(), settings.topK(),
                     settings.topP(), settings.seed() + r, settings.maxTokens(), List.of())).toList();
-            MlpHook hook = hooks.apply(batch.size());
-            try {
-                List<Generation> gens = generator.generate(batchTokens, params, hook, null);
-                for (int r = 0; r < batch.size(); r++) {
-                    replies[batch.get(r)] = gens.get(r).text();
-                }
-            } finally {
-                close(hook);
+            List<Generation> gens = generator.generate(batchTokens, params, hooks.apply(batch.size()), null);
+            for (int r = 0; r < batch.size(); r++) {
+                replies[batch.get(r)] = gens.get(r).text();
             }
             listener.progress(label, s + batch.size(), order.size());
         }
@@ -239,12 +233,9 @@ public final class Sweep {
         float[][] logits = new float[tokens.size()][];
         for (int s = 0; s < tokens.size(); s += settings.batchSize()) {
             List<int[]> batch = tokens.subList(s, Math.min(tokens.size(), s + settings.batchSize()));
-            MlpHook hook = hooks.apply(batch.size());
             try (KvCache cache = model.backend().newCache(batch.size())) {
-                float[][] l = model.backend().prefill(cache, batch, hook);
+                float[][] l = model.backend().prefill(cache, batch, hooks.apply(batch.size()));
                 System.arraycopy(l, 0, logits, s, batch.size());
-            } finally {
-                close(hook);
             }
         }
         return logits;
@@ -256,13 +247,5 @@ public final class Sweep {
             sum += Divergence.klNextToken(unsteered[i], steered[i]);
         }
         return sum / unsteered.length;
-    }
-
-    private static void close(MlpHook hook) {
-        if (hook instanceof NeuronScaling ns) {
-            ns.close();
-        } else if (hook instanceof CaaPlan c) {
-            c.close();
-        }
     }
 }

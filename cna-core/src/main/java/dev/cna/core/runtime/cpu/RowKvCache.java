@@ -58,8 +58,9 @@ final class RowKvCache extends KvCache {
         if (positions <= row.capacity) {
             return;
         }
-        int wanted = Math.max(positions, Math.max(reserved() - pad(b), row.capacity + row.capacity / 2));
-        int capacity = Math.min(Math.max(wanted, positions), Math.max(context, positions));
+        // the reservation (or half again as much), never past the context unless the row itself goes past it
+        int wanted = Math.max(reserved() - pad(b), row.capacity + row.capacity / 2);
+        int capacity = Math.max(positions, Math.min(wanted, context));
         for (int l = 0; l < layers; l++) {
             row.keys[l] = growTransposed(row.keys[l], row.capacity, capacity);
             row.values[l] = grow(row.values[l], capacity);
@@ -94,15 +95,6 @@ final class RowKvCache extends KvCache {
             keys[r * row.capacity + position] = k[r];
         }
         System.arraycopy(v, 0, row.values[layer], position * stride, stride);
-    }
-
-    /** Bytes of key and value buffers allocated. */
-    long bytes() {
-        long floats = 0;
-        for (Row r : rows) {
-            floats += 2L * layers * r.capacity * stride;
-        }
-        return floats * Float.BYTES;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.cna.core.model.gguf.Dequantizer;
 import dev.cna.core.model.gguf.GgmlType;
 import dev.cna.core.runtime.quant.QuantizedMatrix;
 import dev.cna.core.runtime.quant.RandomBlocks;
+import dev.cna.core.runtime.quant.Workers;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -29,7 +30,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * The quantized CPU kernels ({@link QuantizedMatrix}) on their own: GB/s of weights read and GFLOP/s of matVec
@@ -98,10 +98,10 @@ public final class KernelBench {
 
         List<Result> results = new ArrayList<>();
         Random random = new Random(2026);
-        Map<Integer, ForkJoinPool> pools = new LinkedHashMap<>();
+        Map<Integer, Workers> pools = new LinkedHashMap<>();
         for (int t : threads) {
             if (t > 1) {
-                pools.put(t, new ForkJoinPool(t));
+                pools.put(t, new Workers(t, "bench"));
             }
         }
         Path dir = Files.createTempDirectory("kernel-bench");
@@ -122,7 +122,7 @@ public final class KernelBench {
                         float[][] in = Arrays.copyOf(xs, batch);
                         float[][] outs = new float[batch][rows];
                         for (int t : threads) {
-                            ForkJoinPool pool = pools.get(t);
+                            Workers pool = pools.get(t);
                             Runnable call = () -> op.run(in, outs, pool);
                             double ns = time(call, repeats, repeatMs, first ? firstWarmupMs : 3 * repeatMs);
                             first = false;
@@ -138,7 +138,7 @@ public final class KernelBench {
                 }
             }
         } finally {
-            pools.values().forEach(ForkJoinPool::shutdown);
+            pools.values().forEach(Workers::close);
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
                     Files.deleteIfExists(p);
@@ -179,7 +179,7 @@ public final class KernelBench {
 
     /** One kernel on one matrix: how to run a batch, and the bytes of weights it reads. */
     private interface Op extends AutoCloseable {
-        void run(float[][] xs, float[][] outs, ForkJoinPool pool);
+        void run(float[][] xs, float[][] outs, Workers pool);
 
         double bytes();
 
@@ -196,13 +196,12 @@ public final class KernelBench {
             boolean vector = kernel.equals(F32_VECTOR);
             return new Op() {
                 @Override
-                public void run(float[][] xs, float[][] outs, ForkJoinPool pool) {
+                public void run(float[][] xs, float[][] outs, Workers pool) {
                     if (pool == null) {
                         f32Rows(w, cols, xs, outs, 0, rows, vector);
                     } else {
-                        int chunks = 4 * pool.getParallelism();
-                        pool.submit(() -> java.util.stream.IntStream.range(0, chunks).parallel().forEach(c ->
-                                f32Rows(w, cols, xs, outs, c * rows / chunks, (c + 1) * rows / chunks, vector))).join();
+                        pool.split(rows, -Math.floorDiv(-rows, 4 * pool.parallelism()),
+                                (lo, hi) -> f32Rows(w, cols, xs, outs, lo, hi, vector));
                     }
                 }
 
@@ -224,7 +223,7 @@ public final class KernelBench {
         QuantizedMatrix m = QuantizedMatrix.of(type, rows, cols, mapped);
         return new Op() {
             @Override
-            public void run(float[][] xs, float[][] outs, ForkJoinPool pool) {
+            public void run(float[][] xs, float[][] outs, Workers pool) {
                 if (xs.length == 1) {
                     if (pool == null) {
                         m.matVec(xs[0], outs[0]);
@@ -321,7 +320,7 @@ public final class KernelBench {
                 .append(machine.get("kernels")).append("; JVM flags `").append(machine.get("jvmArgs")).append("`).\n\n");
         md.append(String.format("`dev.cna.core.runtime.quant.QuantizedMatrix` on random valid GGUF blocks, memory-mapped "
                 + "from a file. rows x cols = outputs x inputs; batch 1 is `matVec`, batch 4 and 16 are `matMul` (each "
-                + "weight row decoded once for the whole batch); 2 threads split the rows over a ForkJoinPool. GB/s = "
+                + "weight row decoded once for the whole batch); 2 threads split the rows over a team of spinning threads (`Workers`). GB/s = "
                 + "bytes of weights per call / time; GFLOP/s = 2 x rows x cols x batch / time. Median of %s repeats of "
                 + "about %s ms after a warm-up. `%s` and `%s` are the f32 reference: the matrix dequantized to a "
                 + "float[] (4 bytes a weight), multiplied with the Vector API or with a scalar loop.%n%n"

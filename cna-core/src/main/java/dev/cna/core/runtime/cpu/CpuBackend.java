@@ -9,9 +9,8 @@ import dev.cna.core.runtime.MlpHook;
 import dev.cna.core.runtime.Rope;
 import dev.cna.core.runtime.quant.FloatVectors;
 import dev.cna.core.runtime.quant.QuantizedMatrix;
-import dev.cna.core.runtime.quant.Ranges;
+import dev.cna.core.runtime.quant.Workers;
 
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * The quantized CPU backend: every projection stays in the file's layout (GGUF blocks such as Q4_K or Q8_0, or
@@ -19,7 +18,7 @@ import java.util.concurrent.ForkJoinPool;
  * Vector API kernels; nothing is expanded to f32. Activations, the KV cache and the attention are f32 on the Java
  * heap. One forward pass, top to bottom, in {@link #pass}: tokens of all rows stacked (padding skipped), then per
  * layer RMSNorm, q/k/v, rope, the cache, attention per (token, head), output projection, RMSNorm, gate/up, SwiGLU,
- * the hook, down projection. Matrix products split their output rows over a ForkJoinPool; attention splits
+ * the hook, down projection. Matrix products split their output rows over a team of threads (Workers); attention splits
  * (token, head) pairs.
  *
  * <p>Arithmetic is f32 on exactly dequantized weights, so it follows the torch backend's {@code EXACT} numerics
@@ -37,7 +36,7 @@ public final class CpuBackend extends Backend {
     private final Layer[] layers;
     private final Rope rope;
     private final boolean interleavedRope;
-    private final ForkJoinPool pool;
+    private final Workers workers;
     private final long weightBytes;
     private final Buffers buffers;
 
@@ -71,7 +70,7 @@ public final class CpuBackend extends Backend {
             }
         }
         this.weightBytes = bytes;
-        this.pool = new ForkJoinPool(threads);
+        this.workers = new Workers(threads, "cna-cpu");
         this.buffers = new Buffers(c);
     }
 
@@ -100,7 +99,7 @@ public final class CpuBackend extends Backend {
 
     @Override
     public String name() {
-        return "cpu (" + QuantizedMatrix.backend() + ", " + pool.getParallelism() + " threads)";
+        return "cpu (" + QuantizedMatrix.backend() + ", " + workers.parallelism() + " threads)";
     }
 
     /** Bytes of projection, embedding and head weights, as stored (what a decode step reads). */
@@ -175,15 +174,15 @@ public final class CpuBackend extends Backend {
     }
 
     /**
-     * outs[m] = matrices[m] x xs for every m, the output rows of all of them split into one set of tasks over the pool
-     * (q, k and v, or gate and up, in one fork-join instead of one each).
+     * outs[m] = matrices[m] x xs for every m, the output rows of all of them split into one set of tasks over the workers
+     * (q, k and v, or gate and up, in one parallel step instead of one each).
      */
     private void project(float[][] xs, QuantizedMatrix[] matrices, float[][][] outs) {
         int total = 0;
         for (QuantizedMatrix m : matrices) {
             total += m.rows();
         }
-        int threads = pool.getParallelism();
+        int threads = workers.parallelism();
         int chunk = threads == 1 ? total : Math.max(16, (total / (4 * threads) + 15) / 16 * 16);
         int tasks = 0;
         for (QuantizedMatrix m : matrices) {
@@ -198,7 +197,7 @@ public final class CpuBackend extends Backend {
                 from[t++] = lo;
             }
         }
-        Ranges.split(pool, tasks, 1, (lo, hi) -> {
+        workers.split(tasks, 1, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
                 QuantizedMatrix m = matrices[matrixOf[task]];
                 m.matMulRows(xs, outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
@@ -233,7 +232,7 @@ public final class CpuBackend extends Backend {
      */
     private void attention(RowKvCache cache, int layer, float[][] q, int[] rowOf, int[] position, float[][] out) {
         int heads = config.heads();
-        Ranges.split(pool, q.length * heads, 1, (lo, hi) -> {
+        workers.split(q.length * heads, 1, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
                 int i = task / heads;
                 attend(cache.row(rowOf[i]), cache.stride(), layer, q[i], position[i], task % heads, out[i]);
@@ -399,6 +398,6 @@ public final class CpuBackend extends Backend {
 
     @Override
     public void close() {
-        pool.shutdown();
+        workers.close();
     }
 }

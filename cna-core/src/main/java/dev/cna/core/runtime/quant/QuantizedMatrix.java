@@ -11,7 +11,6 @@ import java.nio.ByteOrder;
 import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ForkJoinPool;
 
 /**
  * A weight matrix of {@code rows} (outputs) by {@code cols} (inputs) kept in its GGUF block layout: the bytes are
@@ -22,7 +21,7 @@ import java.util.concurrent.ForkJoinPool;
  * that decodes each block into float lanes and multiplies it with the f32 activations directly. {@link #matMul}
  * does the same for a batch of activation rows but decodes each weight row once, into an L1-sized f32 row, and
  * dots it with every activation row, so each weight block is read from memory once per batch. The parallel
- * variants split the output rows over a ForkJoinPool.
+ * variants split the output rows over a team of threads ({@link Workers}).
  *
  * <p>Rows are copied from a direct or mapped buffer into a per-thread byte[] in tiles of about 16 KiB before the
  * kernels read them: the Java 17 Vector API loads from arrays and ByteBuffers, and its ByteBuffer loads are gone
@@ -210,11 +209,11 @@ public final class QuantizedMatrix {
         rowsVec(x, sums(x), out, 0, rows);
     }
 
-    /** {@link #matVec}, the rows split over the pool's threads. */
-    public void matVecParallel(float[] x, float[] out, ForkJoinPool pool) {
+    /** {@link #matVec}, the rows split over the workers. */
+    public void matVecParallel(float[] x, float[] out, Workers workers) {
         checkVec(x, out);
         float[] xs = sums(x);
-        Ranges.split(pool, rows, grain(pool), (lo, hi) -> rowsVec(x, xs, out, lo, hi));
+        workers.split(rows, grain(workers), (lo, hi) -> rowsVec(x, xs, out, lo, hi));
     }
 
     /**
@@ -230,14 +229,14 @@ public final class QuantizedMatrix {
         rowsBatch(xs, outs, 0, rows);
     }
 
-    /** {@link #matMul}, the rows split over the pool's threads. */
-    public void matMulParallel(float[][] xs, float[][] outs, ForkJoinPool pool) {
+    /** {@link #matMul}, the rows split over the workers. */
+    public void matMulParallel(float[][] xs, float[][] outs, Workers workers) {
         checkBatch(xs, outs);
         if (xs.length == 1) {
-            matVecParallel(xs[0], outs[0], pool);
+            matVecParallel(xs[0], outs[0], workers);
             return;
         }
-        Ranges.split(pool, rows, grain(pool), (lo, hi) -> rowsBatch(xs, outs, lo, hi));
+        workers.split(rows, grain(workers), (lo, hi) -> rowsBatch(xs, outs, lo, hi));
     }
 
     /**
@@ -341,9 +340,9 @@ public final class QuantizedMatrix {
     }
 
     /** Rows per task: about four tasks per thread, whole 16 KiB tiles, at least one row. */
-    private int grain(ForkJoinPool pool) {
+    private int grain(Workers workers) {
         int tileRows = Math.max(1, TILE_BYTES / rowBytes);
-        int perTask = -Math.floorDiv(-rows, 4 * pool.getParallelism());
+        int perTask = -Math.floorDiv(-rows, 4 * workers.parallelism());
         return Math.max(tileRows, -Math.floorDiv(-perTask, tileRows) * tileRows);
     }
 

@@ -9,7 +9,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
-import java.util.concurrent.ForkJoinPool;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -96,7 +95,7 @@ class QuantizedMatrixTest {
     @EnumSource(names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"})
     void parallelEqualsSerialExactly(GgmlType type) {
         Random random = new Random(type.id);
-        ForkJoinPool pool = new ForkJoinPool(3);
+        Workers pool = new Workers(3, "test");
         try {
             // enough rows for several 16 KiB tiles per task, and an odd count so the last task is short
             int cols = type.blockSize == 256 ? 1536 : 576;
@@ -123,7 +122,7 @@ class QuantizedMatrixTest {
                 assertArrayEquals(serial, one[0], type + " matMulParallel of one row");
             }
         } finally {
-            pool.shutdown();
+            pool.close();
         }
     }
 

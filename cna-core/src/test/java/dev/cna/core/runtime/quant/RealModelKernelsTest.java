@@ -15,7 +15,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ForkJoinPool;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -65,7 +64,7 @@ class RealModelKernelsTest {
         assertTrue(seen.containsAll(EnumSet.of(GgmlType.Q4_1, GgmlType.Q8_0, GgmlType.F32)), "types in the file: " + seen);
 
         Random random = new Random(135);
-        ForkJoinPool pool = new ForkJoinPool(2);
+        Workers pool = new Workers(2, "test");
         try {
             for (GgufFile.TensorInfo t : picked) {
                 QuantizedMatrix m = QuantizedMatrix.of(gguf, t);
@@ -113,7 +112,7 @@ class RealModelKernelsTest {
                 System.out.printf("%s: largest |kernel - reference| / sum|w x| = %.2e%n", what, worst);
             }
         } finally {
-            pool.shutdown();
+            pool.close();
         }
     }
 }

@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -56,14 +57,16 @@ public final class SteeringBench {
 
     private record Throughput(int streams, double unsteered, double steered, double[] unsteeredRuns, double[] steeredRuns) {}
 
+    private static final int WARMUP_SWAPS = 5;
+
     private record SwapLatency(int streams, int publications, List<Long> millis) {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = Report.options(args);
         int[] streams = Arrays.stream(opts.getOrDefault("streams", "1,4,16").split(",")).mapToInt(Integer::parseInt).toArray();
         int tokens = Integer.parseInt(opts.getOrDefault("tokens", "64"));
-        int repeats = Integer.parseInt(opts.getOrDefault("repeats", "3"));
-        int swaps = Integer.parseInt(opts.getOrDefault("swaps", "40"));
+        int repeats = Integer.parseInt(opts.getOrDefault("repeats", "5"));
+        int swaps = Integer.parseInt(opts.getOrDefault("swaps", "100"));
         int neurons = Integer.parseInt(opts.getOrDefault("neurons", "200"));
         Path out = Path.of(opts.getOrDefault("out", "bench/results"));
         String command = "bench/steering/run" + (args.length == 0 ? "" : " " + String.join(" ", args));
@@ -164,7 +167,8 @@ public final class SteeringBench {
 
     /**
      * n streams follow circuit "swap" live while new versions are published every 250 ms; each stream reports,
-     * per version, the time from the record's Kafka timestamp to its first token under that version.
+     * per version, the time from the record's Kafka timestamp to its first token under that version. The first
+     * {@value #WARMUP_SWAPS} versions are not counted.
      */
     private static SwapLatency swapLatency(Scheduler scheduler, CircuitRegistry registry, KafkaProducer<String, String> producer,
                                            LoadedModel model, int layers, int n, int publications, int neurons) throws Exception {
@@ -172,27 +176,56 @@ public final class SteeringBench {
         publish(producer, circuit(name, 1, model, 0, neurons));
         await(() -> registry.get(name).isPresent());
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        List<GenerationJob> jobs = new ArrayList<>();
+        // A stream that ends (end of turn) is replaced by a new one, so n streams follow every version.
+        AtomicBoolean publishing = new AtomicBoolean(true);
+        List<GenerationJob> jobs = Collections.synchronizedList(new ArrayList<>());
         List<CompletableFuture<Integer>> done = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             CompletableFuture<Integer> finished = new CompletableFuture<>();
-            GenerationJob job = new GenerationJob(chat(model.tokenizer(), i),
-                    new SamplingParams(0.8f, 40, 0.95f, i, 1000, List.of("\u0000never")), List.of(new GenerationJob.Steering(name, 0.5f)),
-                    GenerationJob.Mode.LIVE, registry, layers, counting(finished), latencies::add);
-            scheduler.offer(job);
-            jobs.add(job);
+            follow(scheduler, registry, model, layers, name, i, i, publishing, jobs, latencies, finished);
             done.add(finished);
         }
         await(() -> scheduler.status().running() == n);
-        for (int v = 2; v < publications + 2; v++) {
+        // A few versions first, not counted: the swap path's first runs include its JIT compilation.
+        int v = 2;
+        for (; v < 2 + WARMUP_SWAPS; v++) {
             publish(producer, circuit(name, v, model, v, neurons));
             Thread.sleep(250);
         }
-        jobs.forEach(GenerationJob::cancel);
+        latencies.clear();
+        for (int end = v + publications; v < end; v++) {
+            publish(producer, circuit(name, v, model, v, neurons));
+            Thread.sleep(250);
+        }
+        publishing.set(false);
+        synchronized (jobs) {
+            jobs.forEach(GenerationJob::cancel);
+        }
         for (CompletableFuture<Integer> f : done) {
             f.get(1, TimeUnit.MINUTES);
         }
         return new SwapLatency(n, publications, List.copyOf(latencies));
+    }
+
+    /** Stream i follows the circuit live; when it ends while versions are still published, a new one (next seed) takes its place. */
+    private static void follow(Scheduler scheduler, CircuitRegistry registry, LoadedModel model, int layers, String name,
+                               int i, long seed, AtomicBoolean publishing, List<GenerationJob> jobs, List<Long> latencies,
+                               CompletableFuture<Integer> finished) {
+        CompletableFuture<Integer> one = new CompletableFuture<>();
+        GenerationJob job = new GenerationJob(chat(model.tokenizer(), i),
+                new SamplingParams(0.8f, 40, 0.95f, seed, 1000, List.of("\u0000never")), List.of(new GenerationJob.Steering(name, 0.5f)),
+                GenerationJob.Mode.LIVE, registry, layers, counting(one), latencies::add);
+        jobs.add(job);
+        one.whenCompleteAsync((count, failure) -> {
+            if (failure != null) {
+                finished.completeExceptionally(failure);
+            } else if (publishing.get()) {
+                follow(scheduler, registry, model, layers, name, i, seed + 1000, publishing, jobs, latencies, finished);
+            } else {
+                finished.complete(count);
+            }
+        });
+        scheduler.offer(job);
     }
 
     /** A circuit of the running model: neurons spread over the layers, shifted by seed so versions differ. */
@@ -296,7 +329,10 @@ public final class SteeringBench {
         }
         md.append("\n## Hot-swap latency\n\nStreams follow circuit `swap` live (mode `live`) while a new version is published every "
                 + "250 ms. Latency: from the record's Kafka timestamp (the producer's clock, the same machine) to the first token "
-                + "a stream generates under the new version, one sample per stream and version.\n\n");
+                + "a stream generates under the new version, one sample per stream and version, after " + WARMUP_SWAPS
+                + " versions not counted (the swap path's JIT warm-up). A new version applies from the next decode step, so "
+                + "the latency is the Kafka delivery and compilation, the rest of the running step and one whole step: it "
+                + "grows with the batch's step time.\n\n");
         md.append("| live streams | versions published | samples | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n");
         for (SwapLatency l : latency) {
             md.append(String.format("| %d | %d | %d | %d | %d | %d |%n", l.streams, l.publications, l.millis.size(),

@@ -46,7 +46,7 @@ public class ChatRequestParser {
         // max_completion_tokens is OpenAI's newer name; it wins when both come
         String maxTokensField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         JsonNode maxTokens = optional(body, maxTokensField, v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer");
-        GenerateRequest generate = new GenerateRequest(
+        GenerateRequest generate = SamplingFields.with(new GenerateRequest(
                 null, // prompt: a chat is always messages
                 messages(body.get("messages")),
                 maxTokens == null ? null : maxTokens.intValue(),
@@ -56,8 +56,18 @@ public class ChatRequestParser {
                 seed(body),
                 stop(body.get("stop")),
                 steering(body.get("steering")),
-                text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\"")));
+                text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\""))), body, logprobs(body));
         return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage);
+    }
+
+    /** OpenAI's chat pair: logprobs (true/false) and top_logprobs (0 to 20, only with logprobs true). */
+    private static Integer logprobs(JsonNode body) {
+        boolean wanted = bool(body, "logprobs", "logprobs");
+        Integer top = SamplingFields.integer(body, "top_logprobs", 0, 20);
+        if (top != null && !wanted) {
+            throw ProblemException.invalid("top_logprobs needs logprobs: true");
+        }
+        return wanted ? (top == null ? 0 : top) : null;
     }
 
     private List<GenerateRequest.Message> messages(JsonNode list) {
@@ -105,7 +115,7 @@ public class ChatRequestParser {
         return text.toString();
     }
 
-    private static List<String> stop(JsonNode stop) {
+    static List<String> stop(JsonNode stop) {
         if (stop == null || stop.isNull()) {
             return null;
         }
@@ -125,7 +135,7 @@ public class ChatRequestParser {
         return out;
     }
 
-    private static List<GenerateRequest.Steering> steering(JsonNode list) {
+    static List<GenerateRequest.Steering> steering(JsonNode list) {
         if (list == null || list.isNull()) {
             return null;
         }
@@ -146,17 +156,17 @@ public class ChatRequestParser {
         return out;
     }
 
-    private static Long seed(JsonNode body) {
+    static Long seed(JsonNode body) {
         JsonNode seed = optional(body, "seed", v -> v.isIntegralNumber() && v.canConvertToLong(), "an integer");
         return seed == null ? null : seed.longValue();
     }
 
-    private static Double number(JsonNode body, String field) {
+    static Double number(JsonNode body, String field) {
         JsonNode value = optional(body, field, JsonNode::isNumber, "a number");
         return value == null ? null : value.doubleValue();
     }
 
-    private static boolean bool(JsonNode body, String field, String name) {
+    static boolean bool(JsonNode body, String field, String name) {
         JsonNode value = body.get(field);
         if (value == null || value.isNull()) {
             return false;
@@ -167,12 +177,12 @@ public class ChatRequestParser {
         return value.booleanValue();
     }
 
-    private static String text(JsonNode node) {
+    static String text(JsonNode node) {
         return node == null ? null : node.textValue();
     }
 
     /** The field, null when absent or null; a present value must pass the check. */
-    private static JsonNode optional(JsonNode body, String field, Predicate<JsonNode> check, String what) {
+    static JsonNode optional(JsonNode body, String field, Predicate<JsonNode> check, String what) {
         JsonNode value = body.get(field);
         if (value == null || value.isNull()) {
             return null;

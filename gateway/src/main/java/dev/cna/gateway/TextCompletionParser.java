@@ -31,7 +31,12 @@ public class TextCompletionParser {
         this.json = json;
     }
 
-    public TextCompletionRequest parse(String text) throws JsonProcessingException {
+    /**
+     * @param steeringQuery the {@code steering} query parameter, {@code NAME:MULTIPLIER[,NAME:MULTIPLIER...]}, or null:
+     *                      for clients that cannot add body fields (lm-evaluation-harness posts to its base_url as is);
+     *                      a body that also has {@code steering} is refused
+     */
+    public TextCompletionRequest parse(String text, String steeringQuery) throws JsonProcessingException {
         JsonNode body = json.readTree(text);
         if (body == null || !body.isObject()) {
             throw ProblemException.invalid("the body must be a JSON object");
@@ -57,11 +62,30 @@ public class TextCompletionParser {
         GenerateRequest generate = SamplingFields.with(new GenerateRequest(null, null, max == 0 ? null : max,
                 ChatRequestParser.number(body, "temperature"), null, ChatRequestParser.number(body, "top_p"),
                 ChatRequestParser.seed(body), ChatRequestParser.stop(body.get("stop")),
-                ChatRequestParser.steering(body.get("steering")),
+                steering(body, steeringQuery),
                 ChatRequestParser.text(ChatRequestParser.optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\""))),
                 body, logprobs);
         return new TextCompletionRequest(prompts(body.get("prompt")), generate, echo, logprobs,
                 ChatRequestParser.bool(body, "stream", "stream"), includeUsage);
+    }
+
+    private static List<GenerateRequest.Steering> steering(JsonNode body, String query) {
+        if (query == null) {
+            return ChatRequestParser.steering(body.get("steering"));
+        }
+        if (body.hasNonNull("steering")) {
+            throw ProblemException.invalid("steering is given twice: in the query and in the body");
+        }
+        List<GenerateRequest.Steering> out = new ArrayList<>();
+        for (String entry : query.split(",")) {
+            int colon = entry.lastIndexOf(':');
+            try {
+                out.add(new GenerateRequest.Steering(entry.substring(0, colon), Double.parseDouble(entry.substring(colon + 1))));
+            } catch (RuntimeException e) {
+                throw ProblemException.invalid("the steering query parameter must be NAME:MULTIPLIER[,NAME:MULTIPLIER...], got " + query);
+            }
+        }
+        return out;
     }
 
     private List<TextCompletionRequest.Prompt> prompts(JsonNode prompt) {

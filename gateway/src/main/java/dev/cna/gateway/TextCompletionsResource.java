@@ -9,6 +9,7 @@ import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.jboss.resteasy.reactive.RestMulti;
@@ -43,12 +44,14 @@ public class TextCompletionsResource {
     /**
      * Streamed: {@code data: text_completion} chunks (the echoed prompts first), {@code data: [DONE]} last. Whole: one
      * {@code text_completion}, a choice per prompt. steering-service's refusals come back as errors with their status.
+     *
+     * @param steeringQuery {@code ?steering=NAME:M[,NAME:M]}, the steering extension for clients that only take a URL
      */
     @POST
     @Path("completions")
     @Consumes(MediaType.APPLICATION_JSON)
-    public RestMulti<String> completions(String body) throws JsonProcessingException {
-        TextCompletionRequest request = parser.parse(body);
+    public RestMulti<String> completions(String body, @QueryParam("steering") String steeringQuery) throws JsonProcessingException {
+        TextCompletionRequest request = parser.parse(body, steeringQuery);
         Multi<String> answer = model.get().onItem().transformToMulti(served -> score(request).onItem().transformToMulti(scored -> {
             TextCompletionTranslator translator = new TextCompletionTranslator(json, served, request, scored.orElse(null));
             List<Multi<UpstreamEvent>> generations = new ArrayList<>();

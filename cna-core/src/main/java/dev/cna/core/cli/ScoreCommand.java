@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cna.core.generate.Logprobs;
+import dev.cna.core.generate.Sampler;
 import dev.cna.core.runtime.LoadedModel;
 import dev.cna.core.runtime.NeuronScaling;
 import dev.cna.core.steer.SteeringPlan;
@@ -20,15 +21,16 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code cna score --tokens 1,2,3}: teacher-forced log-probabilities of a token sequence, one forward pass over the
- * whole sequence alone ({@code Backend.logitsAtEveryPosition}), optionally steered. Prints one JSON line
- * {@code {"tokens": [ids], "logprobs": [null, natural logs...]}}: what a served model's echoed logprobs should equal.
+ * {@code cna score --tokens 1,2,3 [--tokens 4,5 ...]}: teacher-forced log-probabilities of token sequences, each run
+ * alone through the model ({@code Backend.logitsAtEveryPosition}), optionally steered. Prints one JSON line per
+ * sequence, {@code {"tokens": [ids], "logprobs": [null, natural logs...], "argmax": [null, the most likely id at each position...]}}: what a served model's echoed logprobs
+ * should equal.
  */
 @Command(name = "score", mixinStandardHelpOptions = true,
         description = "Teacher-forced log-probability of every token of a sequence (JSON on stdout).")
 final class ScoreCommand implements Callable<Integer> {
-    @Option(names = "--tokens", split = ",", description = "Token ids, comma-separated (taken as they are).")
-    int[] tokens;
+    @Option(names = "--tokens", description = "Token ids, comma-separated, taken as they are (repeatable: one sequence each).")
+    List<String> sequences;
 
     @Option(names = "--text", description = "Raw text instead of ids, tokenized as a prompt (BOS added when the model wants one).")
     String text;
@@ -42,24 +44,30 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if ((tokens == null) == (text == null)) {
+        if ((sequences == null) == (text == null)) {
             System.err.println("give exactly one of --tokens and --text");
             return 2;
         }
         try (LoadedModel m = modelOptions.load();
              NeuronScaling steering = SteeringPlan.hook(List.of(GenerateCommand.plan(circuits, m)), m.config())) {
-            int[] ids = tokens != null ? tokens : m.tokenizer().encodePrompt(text);
-            float[][] logits = m.backend().logitsAtEveryPosition(ids, steering);
+            List<int[]> all = text != null ? List.of(m.tokenizer().encodePrompt(text))
+                    : sequences.stream().map(s -> Arrays.stream(s.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray()).toList();
             ObjectMapper json = new ObjectMapper();
-            ObjectNode out = json.createObjectNode();
-            ArrayNode idList = out.putArray("tokens");
-            Arrays.stream(ids).forEach(idList::add);
-            ArrayNode logprobs = out.putArray("logprobs");
-            logprobs.addNull();
-            for (int i = 1; i < ids.length; i++) {
-                logprobs.add(Logprobs.of(logits[i - 1], ids[i], 0).logprob());
+            for (int[] ids : all) {
+                float[][] logits = m.backend().logitsAtEveryPosition(ids, steering);
+                ObjectNode out = json.createObjectNode();
+                ArrayNode idList = out.putArray("tokens");
+                Arrays.stream(ids).forEach(idList::add);
+                ArrayNode logprobs = out.putArray("logprobs");
+                ArrayNode argmax = out.putArray("argmax");
+                logprobs.addNull();
+                argmax.addNull();
+                for (int i = 1; i < ids.length; i++) {
+                    logprobs.add(Logprobs.of(logits[i - 1], ids[i], 0).logprob());
+                    argmax.add(Sampler.argMax(logits[i - 1]));
+                }
+                System.out.println(json.writeValueAsString(out));
             }
-            System.out.println(json.writeValueAsString(out));
         }
         return 0;
     }

@@ -13,7 +13,7 @@ import java.util.function.Predicate;
 
 /**
  * Reads an OpenAI chat completion body onto steering-service's POST /generate. The gateway checks the shape of
- * every field it maps (types, n = 1, message roles, text-only content, prompt size); ranges that depend on the
+ * every field it maps (types, n, message roles, text-only content, prompt size); ranges that depend on the
  * served model (max_tokens, the context length, circuit names and multipliers) are steering-service's to check,
  * and its 400 comes back with its detail. Fields the gateway does not use are ignored, as OpenAI clients send
  * many.
@@ -37,10 +37,7 @@ public class ChatRequestParser {
             throw ProblemException.invalid("the body must be a JSON object");
         }
         optional(body, "model", JsonNode::isTextual, "a string");
-        JsonNode n = body.path("n");
-        if (!n.isMissingNode() && !n.isNull() && !(n.isIntegralNumber() && n.asLong() == 1)) {
-            throw ProblemException.invalid("n must be 1: one choice per request");
-        }
+        Integer n = SamplingFields.integer(body, "n", 1, config.maxChoices());
         JsonNode options = optional(body, "stream_options", JsonNode::isObject, "an object");
         boolean includeUsage = options != null && bool(options, "include_usage", "stream_options.include_usage");
         // max_completion_tokens is OpenAI's newer name; it wins when both come
@@ -57,7 +54,7 @@ public class ChatRequestParser {
                 stop(body.get("stop")),
                 steering(body.get("steering")),
                 text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\""))), body, logprobs(body));
-        return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage);
+        return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage, n == null ? 1 : n);
     }
 
     /** OpenAI's chat pair: logprobs (true/false) and top_logprobs (0 to 20, only with logprobs true). */

@@ -18,15 +18,31 @@ import java.util.UUID;
  */
 final class CompletionTranslator {
     private final ObjectMapper json;
-    private final String id = "chatcmpl-" + UUID.randomUUID();
+    private final String id;
     private final ServedModel.Info model;
     private final boolean includeUsage;
+    private final int index;
     private boolean started;
 
     CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage) {
+        this(json, model, includeUsage, 0, newId());
+    }
+
+    /**
+     * @param index the choice this stream is (n > 1: one stream per choice)
+     * @param id    the completion's id, shared by its choices
+     */
+    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, int index, String id) {
+        this.id = id;
         this.json = json;
         this.model = model;
         this.includeUsage = includeUsage;
+        this.index = index;
+    }
+
+    /** A new chat completion id. */
+    static String newId() {
+        return "chatcmpl-" + UUID.randomUUID();
     }
 
     /** The SSE frames ({@link SseFrames#frame}) for one upstream event. */
@@ -41,7 +57,7 @@ final class CompletionTranslator {
             OpenAiLogprobs.Content logprob = OpenAiLogprobs.content(token);
             if ((token.text() != null && !token.text().isEmpty()) || logprob != null) {
                 frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
-                        List.of(new OpenAi.ChunkChoice(0, new OpenAi.Delta(null, token.text()), null,
+                        List.of(new OpenAi.ChunkChoice(index, new OpenAi.Delta(null, token.text()), null,
                                 logprob == null ? null : new OpenAiLogprobs.Chat(List.of(logprob)))),
                         null, new OpenAi.Cna(versions(token.circuits()), null))));
             }
@@ -80,7 +96,7 @@ final class CompletionTranslator {
                 throw new ProblemException(ProblemType.BAD_GATEWAY, "the generation failed: " + error.detail());
             } else if (event instanceof StreamEvent.Done done) {
                 return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
-                        List.of(new OpenAi.Choice(0, new OpenAi.Message("assistant", text.toString()), finishReason(done),
+                        List.of(new OpenAi.Choice(index, new OpenAi.Message("assistant", text.toString()), finishReason(done),
                                 asked ? new OpenAiLogprobs.Chat(logprobs) : null)),
                         usage(done), new OpenAi.Cna(versions(done.circuits()), null));
             } // circuit swaps: the final versions come with done
@@ -90,7 +106,7 @@ final class CompletionTranslator {
 
     private OpenAi.Chunk chunk(OpenAi.Delta delta, String finishReason, OpenAi.Cna cna) {
         return new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
-                List.of(new OpenAi.ChunkChoice(0, delta, finishReason)), null, cna);
+                List.of(new OpenAi.ChunkChoice(index, delta, finishReason)), null, cna);
     }
 
     /** OpenAI knows stop and length; cancelled never reaches a client (it is what a gone client causes). */

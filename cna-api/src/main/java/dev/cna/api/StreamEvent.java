@@ -80,7 +80,17 @@ public sealed interface StreamEvent {
      * @param logprob natural log of its probability
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Logprob(int token, String text, List<Integer> bytes, double logprob) {}
+    record Logprob(int token, String text, List<Integer> bytes, double logprob) {
+        /** The UTF-8 bytes of a text as unsigned ints, OpenAI's {@code bytes}. */
+        public static List<Integer> utf8(String text) {
+            byte[] raw = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            List<Integer> out = new java.util.ArrayList<>(raw.length);
+            for (byte b : raw) {
+                out.add(b & 0xFF);
+            }
+            return out;
+        }
+    }
 
     /**
      * A steering circuit changed mid-stream; tokens from {@code index} on are generated under {@code to}.

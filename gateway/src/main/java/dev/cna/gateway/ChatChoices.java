@@ -117,10 +117,6 @@ final class ChatChoices {
     }
 
     private String frame(Object value) {
-        try {
-            return SseFrames.frame(null, json.writeValueAsString(value));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("chunks always serialize", e);
-        }
+        return SseFrames.json(json, value);
     }
 }

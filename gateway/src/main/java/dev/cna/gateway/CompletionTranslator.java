@@ -124,11 +124,7 @@ final class CompletionTranslator {
     }
 
     private String frame(Object value) {
-        try {
-            return SseFrames.frame(null, json.writeValueAsString(value));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("chunks always serialize", e);
-        }
+        return SseFrames.json(json, value);
     }
 
     private StreamEvent read(UpstreamEvent event) {

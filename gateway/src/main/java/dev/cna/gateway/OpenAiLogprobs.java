@@ -3,7 +3,6 @@ package dev.cna.gateway;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.cna.api.StreamEvent;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +63,7 @@ public final class OpenAiLogprobs {
 
     private static List<Integer> bytes(StreamEvent.Token token, String text) {
         StreamEvent.Logprob own = own(token);
-        return own != null ? own.bytes() : utf8(text);
+        return own != null ? own.bytes() : StreamEvent.Logprob.utf8(text);
     }
 
     private static StreamEvent.Logprob own(StreamEvent.Token token) {
@@ -72,15 +71,6 @@ public final class OpenAiLogprobs {
             return null;
         }
         return token.topLogprobs().stream().filter(l -> l.token() == token.token()).findFirst().orElse(null);
-    }
-
-    static List<Integer> utf8(String text) {
-        byte[] raw = text.getBytes(StandardCharsets.UTF_8);
-        List<Integer> out = new ArrayList<>(raw.length);
-        for (byte b : raw) {
-            out.add(b & 0xFF);
-        }
-        return out;
     }
 
     /** Builds a {@link Legacy} a token at a time; offsets count the characters of the texts added so far. */

@@ -27,8 +27,8 @@ final class SamplingFields {
     static GenerateRequest with(GenerateRequest base, JsonNode body, Integer logprobs) {
         return new GenerateRequest(base.prompt(), base.messages(), base.maxTokens(), base.temperature(), base.topK(),
                 base.topP(), base.seed(), base.stop(), base.steering(), base.steeringMode(), logprobs,
-                number(body, "presence_penalty"), number(body, "frequency_penalty"), number(body, "repetition_penalty"),
-                number(body, "min_p"), logitBias(body.get("logit_bias")), base.promptTokens());
+                ChatRequestParser.number(body, "presence_penalty"), ChatRequestParser.number(body, "frequency_penalty"),
+                ChatRequestParser.number(body, "repetition_penalty"), ChatRequestParser.number(body, "min_p"), logitBias(body.get("logit_bias")), base.promptTokens());
     }
 
     /** An integer field within [min, max], or null when absent. */
@@ -41,17 +41,6 @@ final class SamplingFields {
             throw ProblemException.invalid(field + " must be an integer from " + min + " to " + max + ", got " + v);
         }
         return v.intValue();
-    }
-
-    private static Double number(JsonNode body, String field) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) {
-            return null;
-        }
-        if (!v.isNumber()) {
-            throw ProblemException.invalid(field + " must be a number");
-        }
-        return v.doubleValue();
     }
 
     private static Map<String, Double> logitBias(JsonNode bias) {

@@ -208,11 +208,7 @@ final class TextCompletionTranslator {
     }
 
     private String frame(Object value) {
-        try {
-            return SseFrames.frame(null, json.writeValueAsString(value));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("completions always serialize", e);
-        }
+        return SseFrames.json(json, value);
     }
 
     private StreamEvent read(UpstreamEvent event) {

@@ -1,6 +1,7 @@
 package dev.cna.steering;
 
 import dev.cna.api.ScoreResponse;
+import dev.cna.api.StreamEvent;
 import dev.cna.core.generate.Scorer;
 import dev.cna.core.generate.TokenLogprobs;
 import dev.cna.core.runtime.Backend;
@@ -93,7 +94,7 @@ final class ScoreJob {
                 text += detokenizer.flush();
             }
             TokenLogprobs lp = logprobs.get(i);
-            out.add(new ScoreResponse.Token(prompt[i], text, TokenTexts.bytes(texts.text(prompt[i])),
+            out.add(new ScoreResponse.Token(prompt[i], text, StreamEvent.Logprob.utf8(texts.text(prompt[i])),
                     lp == null ? null : (double) lp.logprob(), lp == null ? List.of() : texts.top(lp)));
         }
         return out;

@@ -4,8 +4,6 @@ import dev.cna.api.StreamEvent;
 import dev.cna.core.generate.TokenLogprobs;
 import dev.cna.core.tokenizer.Tokenizer;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -26,19 +24,9 @@ final class TokenTexts {
         return texts.computeIfAbsent(id, i -> tokenizer.decode(new int[] {i}));
     }
 
-    /** The UTF-8 bytes of a text, as unsigned ints (OpenAI's {@code bytes}). */
-    static List<Integer> bytes(String text) {
-        byte[] raw = text.getBytes(StandardCharsets.UTF_8);
-        List<Integer> out = new ArrayList<>(raw.length);
-        for (byte b : raw) {
-            out.add(b & 0xFF);
-        }
-        return out;
-    }
-
     StreamEvent.Logprob logprob(int id, double logprob) {
         String text = text(id);
-        return new StreamEvent.Logprob(id, text, bytes(text), logprob);
+        return new StreamEvent.Logprob(id, text, StreamEvent.Logprob.utf8(text), logprob);
     }
 
     /** The alternatives of a position, most likely first. */

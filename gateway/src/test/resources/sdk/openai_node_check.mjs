@@ -1,10 +1,11 @@
 // The official openai-node SDK (npm "openai"), unchanged, against the gateway: prints one JSON object of what it saw.
 // Usage: node openai_node_check.mjs BASE_URL API_KEY CIRCUIT  (run from a directory whose node_modules has openai)
 import OpenAI from "openai";
+import { VERSION } from "openai/version";
 
 const [baseURL, apiKey, circuit] = process.argv.slice(2);
 const client = new OpenAI({ baseURL: baseURL + "/v1", apiKey, maxRetries: 0 });
-const out = { sdk: OpenAI.VERSION ?? "" };
+const out = { sdk: VERSION };
 const question = [{ role: "user", content: "What is the capital of France?" }];
 
 const whole = await client.chat.completions.create({ model: "any", messages: question, max_tokens: 12, temperature: 0 });

@@ -55,7 +55,7 @@ public class TextCompletionParser {
         Integer maxTokens = SamplingFields.integer(body, "max_tokens", 0, Integer.MAX_VALUE);
         int max = maxTokens == null ? DEFAULT_MAX_TOKENS : maxTokens;
         if (max == 0 && !echo) {
-            throw ProblemException.invalid("max_tokens 0 (scoring only) needs echo: true");
+            throw ProblemException.invalid("max_tokens must be at least 1 without echo: true (0 = scoring only)");
         }
         JsonNode options = ChatRequestParser.optional(body, "stream_options", JsonNode::isObject, "an object");
         boolean includeUsage = options != null && ChatRequestParser.bool(options, "include_usage", "stream_options.include_usage");

@@ -102,7 +102,7 @@ class LmEvalScoringTest {
                 double lp = tokenLogprobs.get(t).asDouble();
                 sum += lp;
                 double best = Double.NEGATIVE_INFINITY;
-                for (JsonNode v : (Iterable<JsonNode>) () -> logprobs.get("top_logprobs").get(t).elements()) {
+                for (JsonNode v : logprobs.get("top_logprobs").get(t)) {
                     best = Math.max(best, v.asDouble());
                 }
                 greedy &= lp == best;

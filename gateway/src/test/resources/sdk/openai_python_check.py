@@ -1,4 +1,6 @@
-"""The official openai-python SDK, unchanged, against the gateway: prints one JSON object of what it saw.
+"""The official openai-python SDK, unchanged, against the gateway: prints one JSON object of what it saw (chat whole and
+streamed, steering through extra_body, errors, models, chat logprobs whole and streamed, a legacy completion with echo
+and logprobs, whole and streamed).
 
 Usage: python3 openai_python_check.py BASE_URL API_KEY CIRCUIT
 """
@@ -44,4 +46,40 @@ except openai.AuthenticationError as e:
     out["auth_error"] = {"status": e.status_code, "message": str(e)}
 
 out["models"] = [m.id for m in client.models.list().data]
+out["model"] = client.models.retrieve(out["models"][0]).id
+
+
+def entries(content):
+    return [{"token": c.token, "logprob": c.logprob, "bytes": c.bytes,
+             "top": [{"token": t.token, "logprob": t.logprob} for t in c.top_logprobs]} for c in content]
+
+
+scored = client.chat.completions.create(model="any", messages=question, max_tokens=6, temperature=0,
+                                        logprobs=True, top_logprobs=3)
+out["chat_logprobs"] = entries(scored.choices[0].logprobs.content)
+streamed_logprobs = []
+for chunk in client.chat.completions.create(model="any", messages=question, max_tokens=6, temperature=0,
+                                            logprobs=True, top_logprobs=3, stream=True):
+    if chunk.choices and chunk.choices[0].logprobs and chunk.choices[0].logprobs.content:
+        streamed_logprobs += entries(chunk.choices[0].logprobs.content)
+out["streamed_logprobs"] = streamed_logprobs
+
+completion = client.completions.create(model="any", prompt="The capital of France is", max_tokens=4, temperature=0,
+                                       echo=True, logprobs=2)
+choice = completion.choices[0]
+out["completion"] = {"text": choice.text, "finish_reason": choice.finish_reason, "tokens": choice.logprobs.tokens,
+                     "token_logprobs": choice.logprobs.token_logprobs, "top_logprobs": choice.logprobs.top_logprobs,
+                     "text_offset": choice.logprobs.text_offset, "prompt_tokens": completion.usage.prompt_tokens,
+                     "completion_tokens": completion.usage.completion_tokens}
+streamed_text = ""
+for chunk in client.completions.create(model="any", prompt="The capital of France is", max_tokens=4, temperature=0,
+                                       echo=True, stream=True):
+    streamed_text += chunk.choices[0].text if chunk.choices else ""
+out["streamed_completion"] = streamed_text
+
+try:
+    client.completions.create(model="any", prompt="def f(", suffix="return 1")
+    out["suffix_error"] = None
+except openai.BadRequestError as e:
+    out["suffix_error"] = {"status": e.status_code, "message": str(e)}
 print(json.dumps(out))

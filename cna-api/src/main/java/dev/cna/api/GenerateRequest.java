@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The body of steering-service's {@code POST /generate} (steering-service/README.md): a raw prompt or chat messages,
@@ -20,6 +21,16 @@ import java.util.List;
  * @param stop         up to 4 non-empty stop strings
  * @param steering     up to 16 circuits, each named once
  * @param steeringMode {@link #LIVE} (default) or {@link #PINNED}
+ * @param logprobs     0 to 20: every token event carries the token's log-probability and this many most likely
+ *                     alternatives ({@link StreamEvent.Token#logprob()}, {@link StreamEvent.Token#topLogprobs()});
+ *                     absent = none
+ * @param presencePenalty   -2 to 2, OpenAI's: subtracted from the logit of every token the reply already has (0)
+ * @param frequencyPenalty  -2 to 2, OpenAI's: subtracted once per occurrence in the reply (0)
+ * @param repetitionPenalty > 0, vLLM's and llama.cpp's: logits of tokens in the prompt or the reply divided by it
+ *                          when positive, multiplied when negative (1 = off)
+ * @param minP              0 to 1: tokens below min_p x the most likely token's probability are not sampled (0)
+ * @param logitBias         token id (as a JSON key) to -100..100, added to its logit; at most 300 entries
+ * @param promptTokens      the prompt as token ids instead of text (no BOS added); exclusive with prompt and messages
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GenerateRequest(
@@ -32,7 +43,21 @@ public record GenerateRequest(
         Long seed,
         List<String> stop,
         List<Steering> steering,
-        @JsonProperty("steering_mode") String steeringMode) {
+        @JsonProperty("steering_mode") String steeringMode,
+        Integer logprobs,
+        @JsonProperty("presence_penalty") Double presencePenalty,
+        @JsonProperty("frequency_penalty") Double frequencyPenalty,
+        @JsonProperty("repetition_penalty") Double repetitionPenalty,
+        @JsonProperty("min_p") Double minP,
+        @JsonProperty("logit_bias") Map<String, Double> logitBias,
+        @JsonProperty("prompt_tokens") List<Integer> promptTokens) {
+
+    /** A request without log-probabilities, penalties, bias, min-p or token-id prompt. */
+    public GenerateRequest(String prompt, List<Message> messages, Integer maxTokens, Double temperature, Integer topK,
+                           Double topP, Long seed, List<String> stop, List<Steering> steering, String steeringMode) {
+        this(prompt, messages, maxTokens, temperature, topK, topP, seed, stop, steering, steeringMode,
+                null, null, null, null, null, null, null);
+    }
 
     /** steering_mode: a new circuit version applies from the next token; an unknown circuit runs unsteered until it exists. */
     public static final String LIVE = "live";

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,13 +51,44 @@ public sealed interface StreamEvent {
      *                 an incomplete UTF-8 character) is released
      * @param text     the token's text (may be empty while held back)
      * @param circuits the circuit versions this token was generated under, by name
+     * @param logprob  when the request asked for {@code logprobs}: natural log of the token's probability under the
+     *                 steered model's distribution before temperature, top-k/top-p, min-p, penalties and bias (absent
+     *                 on the event without a token)
+     * @param topLogprobs with logprob: the {@code logprobs} most likely tokens at this position, most likely first
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Token(int index, Integer token, String text, Map<String, Long> circuits) implements StreamEvent {
+    record Token(int index, Integer token, String text, Map<String, Long> circuits, Double logprob,
+                 @JsonProperty("top_logprobs") List<Logprob> topLogprobs) implements StreamEvent {
+        /** A token without log-probabilities. */
+        public Token(int index, Integer token, String text, Map<String, Long> circuits) {
+            this(index, token, text, circuits, null, null);
+        }
+
         @Override
         public String name() {
             return TOKEN;
+        }
+    }
+
+    /**
+     * One candidate token at a position.
+     *
+     * @param token   the token id
+     * @param text    its text alone (a piece of a multi-byte character decodes to U+FFFD)
+     * @param bytes   the UTF-8 bytes of that text, 0 to 255 each
+     * @param logprob natural log of its probability
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Logprob(int token, String text, List<Integer> bytes, double logprob) {
+        /** The UTF-8 bytes of a text as unsigned ints, OpenAI's {@code bytes}. */
+        public static List<Integer> utf8(String text) {
+            byte[] raw = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            List<Integer> out = new java.util.ArrayList<>(raw.length);
+            for (byte b : raw) {
+                out.add(b & 0xFF);
+            }
+            return out;
         }
     }
 

@@ -110,8 +110,13 @@ class WireFormatTest {
         }
         StreamEvent.Token released = new StreamEvent.Token(3, null, "!", Map.of());
         assertFalse(JSON.valueToTree(released).has("token"), "the released text has no token id");
-        StreamEvent.Token tolerant = JSON.readValue("{\"index\":1,\"text\":\"a\",\"logprob\":-0.1}", StreamEvent.Token.class);
+        StreamEvent.Token tolerant = JSON.readValue("{\"index\":1,\"text\":\"a\",\"future\":-0.1}", StreamEvent.Token.class);
         assertEquals(new StreamEvent.Token(1, null, "a", null), tolerant);
+        String withLogprobs = "{\"index\":0,\"token\":504,\"text\":\"The\",\"circuits\":{},\"logprob\":-0.25,"
+                + "\"top_logprobs\":[{\"token\":504,\"text\":\"The\",\"bytes\":[84,104,101],\"logprob\":-0.25}]}";
+        StreamEvent.Token token = JSON.readValue(withLogprobs, StreamEvent.Token.class);
+        assertEquals(List.of(84, 104, 101), token.topLogprobs().get(0).bytes());
+        assertEquals(JSON.readTree(withLogprobs), JSON.valueToTree(token), "the shared contract's field names");
     }
 
     @Test

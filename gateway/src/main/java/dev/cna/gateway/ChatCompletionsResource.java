@@ -51,6 +51,11 @@ public class ChatCompletionsResource {
         ChatRequest request = parser.parse(body);
         String generate = json.writeValueAsString(request.generate());
         Multi<String> answer = model.get().onItem().transformToMulti(served -> {
+            if (request.n() > 1) {
+                ChatChoices choices = new ChatChoices(json, served, request);
+                List<Multi<UpstreamEvent>> streams = choices.send(b -> metrics.track(steering.stream("/generate", b)));
+                return request.stream() ? choices.stream(streams) : choices.whole(streams).map(this::write).toMulti();
+            }
             CompletionTranslator translator = new CompletionTranslator(json, served, request.includeUsage());
             Multi<UpstreamEvent> events = metrics.track(steering.stream("/generate", generate));
             return request.stream()

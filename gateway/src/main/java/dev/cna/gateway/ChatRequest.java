@@ -7,5 +7,10 @@ import dev.cna.api.GenerateRequest;
  * @param generate     what steering-service is asked for
  * @param stream       SSE chunks (true) or one JSON completion
  * @param includeUsage {@code stream_options.include_usage}: a usage chunk before {@code [DONE]}
+ * @param n            choices, 1 to {@code cna.gateway.max-choices}
  */
-public record ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {}
+public record ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage, int n) {
+    public ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {
+        this(generate, stream, includeUsage, 1);
+    }
+}

@@ -13,7 +13,7 @@ import java.util.function.Predicate;
 
 /**
  * Reads an OpenAI chat completion body onto steering-service's POST /generate. The gateway checks the shape of
- * every field it maps (types, n = 1, message roles, text-only content, prompt size); ranges that depend on the
+ * every field it maps (types, n, message roles, text-only content, prompt size); ranges that depend on the
  * served model (max_tokens, the context length, circuit names and multipliers) are steering-service's to check,
  * and its 400 comes back with its detail. Fields the gateway does not use are ignored, as OpenAI clients send
  * many.
@@ -37,16 +37,13 @@ public class ChatRequestParser {
             throw ProblemException.invalid("the body must be a JSON object");
         }
         optional(body, "model", JsonNode::isTextual, "a string");
-        JsonNode n = body.path("n");
-        if (!n.isMissingNode() && !n.isNull() && !(n.isIntegralNumber() && n.asLong() == 1)) {
-            throw ProblemException.invalid("n must be 1: one choice per request");
-        }
+        Integer n = SamplingFields.integer(body, "n", 1, config.maxChoices());
         JsonNode options = optional(body, "stream_options", JsonNode::isObject, "an object");
         boolean includeUsage = options != null && bool(options, "include_usage", "stream_options.include_usage");
         // max_completion_tokens is OpenAI's newer name; it wins when both come
         String maxTokensField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         JsonNode maxTokens = optional(body, maxTokensField, v -> v.isIntegralNumber() && v.canConvertToInt(), "an integer");
-        GenerateRequest generate = new GenerateRequest(
+        GenerateRequest generate = SamplingFields.with(new GenerateRequest(
                 null, // prompt: a chat is always messages
                 messages(body.get("messages")),
                 maxTokens == null ? null : maxTokens.intValue(),
@@ -56,8 +53,18 @@ public class ChatRequestParser {
                 seed(body),
                 stop(body.get("stop")),
                 steering(body.get("steering")),
-                text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\"")));
-        return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage);
+                text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\""))), body, logprobs(body));
+        return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage, n == null ? 1 : n);
+    }
+
+    /** OpenAI's chat pair: logprobs (true/false) and top_logprobs (0 to 20, only with logprobs true). */
+    private static Integer logprobs(JsonNode body) {
+        boolean wanted = bool(body, "logprobs", "logprobs");
+        Integer top = SamplingFields.integer(body, "top_logprobs", 0, 20);
+        if (top != null && !wanted) {
+            throw ProblemException.invalid("top_logprobs needs logprobs: true");
+        }
+        return wanted ? (top == null ? 0 : top) : null;
     }
 
     private List<GenerateRequest.Message> messages(JsonNode list) {
@@ -105,7 +112,7 @@ public class ChatRequestParser {
         return text.toString();
     }
 
-    private static List<String> stop(JsonNode stop) {
+    static List<String> stop(JsonNode stop) {
         if (stop == null || stop.isNull()) {
             return null;
         }
@@ -125,7 +132,7 @@ public class ChatRequestParser {
         return out;
     }
 
-    private static List<GenerateRequest.Steering> steering(JsonNode list) {
+    static List<GenerateRequest.Steering> steering(JsonNode list) {
         if (list == null || list.isNull()) {
             return null;
         }
@@ -146,17 +153,17 @@ public class ChatRequestParser {
         return out;
     }
 
-    private static Long seed(JsonNode body) {
+    static Long seed(JsonNode body) {
         JsonNode seed = optional(body, "seed", v -> v.isIntegralNumber() && v.canConvertToLong(), "an integer");
         return seed == null ? null : seed.longValue();
     }
 
-    private static Double number(JsonNode body, String field) {
+    static Double number(JsonNode body, String field) {
         JsonNode value = optional(body, field, JsonNode::isNumber, "a number");
         return value == null ? null : value.doubleValue();
     }
 
-    private static boolean bool(JsonNode body, String field, String name) {
+    static boolean bool(JsonNode body, String field, String name) {
         JsonNode value = body.get(field);
         if (value == null || value.isNull()) {
             return false;
@@ -167,12 +174,12 @@ public class ChatRequestParser {
         return value.booleanValue();
     }
 
-    private static String text(JsonNode node) {
+    static String text(JsonNode node) {
         return node == null ? null : node.textValue();
     }
 
     /** The field, null when absent or null; a present value must pass the check. */
-    private static JsonNode optional(JsonNode body, String field, Predicate<JsonNode> check, String what) {
+    static JsonNode optional(JsonNode body, String field, Predicate<JsonNode> check, String what) {
         JsonNode value = body.get(field);
         if (value == null || value.isNull()) {
             return null;

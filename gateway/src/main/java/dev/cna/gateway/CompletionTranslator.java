@@ -18,15 +18,31 @@ import java.util.UUID;
  */
 final class CompletionTranslator {
     private final ObjectMapper json;
-    private final String id = "chatcmpl-" + UUID.randomUUID();
+    private final String id;
     private final ServedModel.Info model;
     private final boolean includeUsage;
+    private final int index;
     private boolean started;
 
     CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage) {
+        this(json, model, includeUsage, 0, newId());
+    }
+
+    /**
+     * @param index the choice this stream is (n > 1: one stream per choice)
+     * @param id    the completion's id, shared by its choices
+     */
+    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, int index, String id) {
+        this.id = id;
         this.json = json;
         this.model = model;
         this.includeUsage = includeUsage;
+        this.index = index;
+    }
+
+    /** A new chat completion id. */
+    static String newId() {
+        return "chatcmpl-" + UUID.randomUUID();
     }
 
     /** The SSE frames ({@link SseFrames#frame}) for one upstream event. */
@@ -38,8 +54,12 @@ final class CompletionTranslator {
             frames.add(frame(chunk(new OpenAi.Delta("assistant", ""), null, null)));
         }
         if (event instanceof StreamEvent.Token token) {
-            if (token.text() != null && !token.text().isEmpty()) {
-                frames.add(frame(chunk(new OpenAi.Delta(null, token.text()), null, new OpenAi.Cna(versions(token.circuits()), null))));
+            OpenAiLogprobs.Content logprob = OpenAiLogprobs.content(token);
+            if ((token.text() != null && !token.text().isEmpty()) || logprob != null) {
+                frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
+                        List.of(new OpenAi.ChunkChoice(index, new OpenAi.Delta(null, token.text()), null,
+                                logprob == null ? null : new OpenAiLogprobs.Chat(List.of(logprob)))),
+                        null, new OpenAi.Cna(versions(token.circuits()), null))));
             }
         } else if (event instanceof StreamEvent.CircuitSwap swap) {
             frames.add(frame(chunk(new OpenAi.Delta(null, null), null, new OpenAi.Cna(null, swap))));
@@ -61,15 +81,23 @@ final class CompletionTranslator {
     /** The whole completion from all events of a finished stream. */
     OpenAi.Completion completion(List<UpstreamEvent> events) {
         StringBuilder text = new StringBuilder();
+        List<OpenAiLogprobs.Content> logprobs = new ArrayList<>();
+        boolean asked = false;
         for (UpstreamEvent upstream : events) {
             StreamEvent event = read(upstream);
-            if (event instanceof StreamEvent.Token token && token.text() != null) {
-                text.append(token.text());
+            if (event instanceof StreamEvent.Token token) {
+                text.append(token.text() == null ? "" : token.text());
+                OpenAiLogprobs.Content logprob = OpenAiLogprobs.content(token);
+                asked |= logprob != null;
+                if (logprob != null) {
+                    logprobs.add(logprob);
+                }
             } else if (event instanceof StreamEvent.Error error) {
                 throw new ProblemException(ProblemType.BAD_GATEWAY, "the generation failed: " + error.detail());
             } else if (event instanceof StreamEvent.Done done) {
                 return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
-                        List.of(new OpenAi.Choice(0, new OpenAi.Message("assistant", text.toString()), finishReason(done))),
+                        List.of(new OpenAi.Choice(index, new OpenAi.Message("assistant", text.toString()), finishReason(done),
+                                asked ? new OpenAiLogprobs.Chat(logprobs) : null)),
                         usage(done), new OpenAi.Cna(versions(done.circuits()), null));
             } // circuit swaps: the final versions come with done
         }
@@ -78,11 +106,11 @@ final class CompletionTranslator {
 
     private OpenAi.Chunk chunk(OpenAi.Delta delta, String finishReason, OpenAi.Cna cna) {
         return new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
-                List.of(new OpenAi.ChunkChoice(0, delta, finishReason)), null, cna);
+                List.of(new OpenAi.ChunkChoice(index, delta, finishReason)), null, cna);
     }
 
     /** OpenAI knows stop and length; cancelled never reaches a client (it is what a gone client causes). */
-    private static String finishReason(StreamEvent.Done done) {
+    static String finishReason(StreamEvent.Done done) {
         return StreamEvent.Done.LENGTH.equals(done.finishReason()) ? "length" : "stop";
     }
 
@@ -92,28 +120,14 @@ final class CompletionTranslator {
     }
 
     private static Map<String, Long> versions(Map<String, Long> circuits) {
-        return circuits == null ? Map.of() : circuits;
+        return StreamEvents.versions(circuits);
     }
 
     private String frame(Object value) {
-        try {
-            return SseFrames.frame(null, json.writeValueAsString(value));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("chunks always serialize", e);
-        }
+        return SseFrames.json(json, value);
     }
 
-    /** The event's record, or null for an event name this gateway does not know. */
     private StreamEvent read(UpstreamEvent event) {
-        Class<? extends StreamEvent> type = StreamEvent.TYPES.get(event.name());
-        if (type == null) {
-            return null;
-        }
-        try {
-            return json.readValue(event.data(), type);
-        } catch (JsonProcessingException e) {
-            throw new ProblemException(ProblemType.BAD_GATEWAY, "steering-service sent a " + event.name()
-                    + " event that is not its JSON");
-        }
+        return StreamEvents.read(json, event);
     }
 }

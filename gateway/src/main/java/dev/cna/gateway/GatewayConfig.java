@@ -27,6 +27,14 @@ public interface GatewayConfig {
     @WithDefault("1000")
     int maxPrompts();
 
+    /** The most choices ({@code n}) one chat completion may ask for; each is a row of steering-service's batch. */
+    @WithDefault("8")
+    int maxChoices();
+
+    /** The most prompts one {@code POST /v1/completions} may carry (steering-service scores them as one batch). */
+    @WithDefault("64")
+    int maxCompletionPrompts();
+
     /**
      * Milliseconds an ingest waits for Kafka (metadata, the write, the acknowledgement) before answering 503. Set in
      * application.properties, whose prompt-pairs channel has its producer give up after the same time.

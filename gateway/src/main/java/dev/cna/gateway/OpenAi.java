@@ -19,8 +19,16 @@ public final class OpenAi {
                         @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage,
                         @JsonInclude(JsonInclude.Include.NON_NULL) Cna cna) {}
 
-    /** finish_reason is null until the last chunk, and written as null (clients look for it). */
-    public record ChunkChoice(int index, Delta delta, @JsonProperty("finish_reason") String finishReason) {}
+    /**
+     * finish_reason is null until the last chunk, and written as null (clients look for it); logprobs only when the
+     * request asked for them.
+     */
+    public record ChunkChoice(int index, Delta delta, @JsonProperty("finish_reason") String finishReason,
+                              @JsonInclude(JsonInclude.Include.NON_NULL) OpenAiLogprobs.Chat logprobs) {
+        public ChunkChoice(int index, Delta delta, String finishReason) {
+            this(index, delta, finishReason, null);
+        }
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Delta(String role, String content) {}
@@ -29,7 +37,13 @@ public final class OpenAi {
     public record Completion(String id, String object, long created, String model, List<Choice> choices, Usage usage,
                              @JsonInclude(JsonInclude.Include.NON_NULL) Cna cna) {}
 
-    public record Choice(int index, Message message, @JsonProperty("finish_reason") String finishReason) {}
+    /** logprobs is null when the request did not ask for them (written, as OpenAI does). */
+    public record Choice(int index, Message message, @JsonProperty("finish_reason") String finishReason,
+                         OpenAiLogprobs.Chat logprobs) {
+        public Choice(int index, Message message, String finishReason) {
+            this(index, message, finishReason, null);
+        }
+    }
 
     public record Message(String role, String content) {}
 

@@ -1,5 +1,7 @@
 package dev.cna.gateway;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.mutiny.Multi;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
@@ -22,6 +24,15 @@ final class SseFrames {
             frame.append("data: ").append(line).append('\n');
         }
         return frame.toString();
+    }
+
+    /** A data frame of a value as JSON (OpenAI's chunks). */
+    static String json(ObjectMapper json, Object value) {
+        try {
+            return frame(null, json.writeValueAsString(value));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("answers always serialize", e);
+        }
     }
 
     /** An SSE comment frame (without its final blank line): clients skip it, proxies see the stream is alive. */

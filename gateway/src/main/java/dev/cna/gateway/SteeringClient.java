@@ -106,6 +106,12 @@ public class SteeringClient {
         return send(request, null).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
     }
 
+    /** The JSON answer of a POST (a scoring), as text; steering-service's refusals as its problems. */
+    public Uni<String> post(String path, String body) {
+        RequestOptions request = options(HttpMethod.POST, path).putHeader(HttpHeaders.ACCEPT, "application/json");
+        return send(request, body).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
+    }
+
     private RequestOptions options(HttpMethod method, String path) {
         return new RequestOptions().setMethod(method).setAbsoluteURI(base.resolve(path.substring(1)).toString());
     }

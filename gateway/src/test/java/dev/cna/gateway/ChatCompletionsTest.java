@@ -164,11 +164,6 @@ class ChatCompletionsTest {
                 .post("/api/generate"), 400, "invalid-request", "/api/generate", "max_tokens must be 1 to");
     }
 
-    @Test
-    void nOtherThanOneIs400() {
-        assertProblem(post(chat(QUESTION, 4, "\"n\": 2")), 400, "invalid-request", PATH, "n must be 1");
-    }
-
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "{\"max_tokens\": 4}|messages must be a non-empty list",

@@ -1,7 +1,10 @@
 package dev.cna.steering;
 
 import dev.cna.api.GenerateRequest;
+import dev.cna.api.Problem;
+import dev.cna.api.ProblemType;
 import dev.cna.core.circuit.Circuit;
+import dev.cna.core.generate.SamplingControls;
 import dev.cna.core.generate.SamplingParams;
 import dev.cna.core.tokenizer.ChatMessage;
 
@@ -27,11 +30,18 @@ final class GenerateRequests {
 
     private GenerateRequests() {}
 
-    /** Checks every field; returns the sampling settings. */
-    static SamplingParams validate(GenerateRequest request, int maxTokensLimit) {
-        if ((request.prompt() == null) == (request.messages() == null)) {
-            throw ProblemException.badRequest("give exactly one of prompt (raw text) and messages (a chat)");
+    /**
+     * Checks every field; returns the sampling settings.
+     *
+     * @param vocab the model's vocabulary size (logit_bias and prompt_tokens ids)
+     */
+    static SamplingParams validate(GenerateRequest request, int maxTokensLimit, int vocab) {
+        int prompts = (request.prompt() == null ? 0 : 1) + (request.messages() == null ? 0 : 1) + (request.promptTokens() == null ? 0 : 1);
+        if (prompts != 1) {
+            throw ProblemException.badRequest("give exactly one of prompt (raw text), prompt_tokens (token ids) and messages (a chat)");
         }
+        SamplingControlsRequests.promptTokens(request.promptTokens(), vocab, "prompt_tokens");
+        SamplingControls controls = SamplingControlsRequests.controls(request, vocab);
         if (request.prompt() != null && request.prompt().isEmpty()) {
             throw ProblemException.badRequest("prompt must not be empty");
         }
@@ -54,20 +64,21 @@ final class GenerateRequests {
         if (stops.size() > MAX_STOP_STRINGS || stops.stream().anyMatch(s -> s == null || s.isEmpty())) {
             throw ProblemException.badRequest("stop takes at most " + MAX_STOP_STRINGS + " non-empty strings");
         }
-        validateSteering(request);
+        validateSteering(request.steering(), request.steeringMode());
         try {
             return new SamplingParams(
                     request.temperature() == null ? DEFAULT_TEMPERATURE : request.temperature().floatValue(),
                     request.topK() == null ? DEFAULT_TOP_K : request.topK(),
                     request.topP() == null ? DEFAULT_TOP_P : request.topP().floatValue(),
-                    request.seed() == null ? ThreadLocalRandom.current().nextLong() : request.seed(), max, stops);
+                    request.seed() == null ? ThreadLocalRandom.current().nextLong() : request.seed(), max, stops, controls);
         } catch (IllegalArgumentException e) {
             throw ProblemException.badRequest(e.getMessage().replace("topK", "top_k").replace("topP", "top_p"));
         }
     }
 
-    private static void validateSteering(GenerateRequest request) {
-        List<GenerateRequest.Steering> list = request.steering() == null ? List.of() : request.steering();
+    /** Checks a steering list and mode (of a generate or a score request). */
+    static void validateSteering(List<GenerateRequest.Steering> steering, String steeringMode) {
+        List<GenerateRequest.Steering> list = steering == null ? List.of() : steering;
         if (list.size() > MAX_CIRCUITS) {
             throw ProblemException.badRequest("at most " + MAX_CIRCUITS + " circuits per request, got " + list.size());
         }
@@ -86,7 +97,7 @@ final class GenerateRequests {
                 throw ProblemException.badRequest("circuit " + s.circuit() + " is named twice in steering");
             }
         }
-        mode(request);
+        mode(steeringMode);
     }
 
     /** The chat of a validated request, for the tokenizer's chat template (null for a raw prompt). */
@@ -96,13 +107,25 @@ final class GenerateRequests {
     }
 
     /** The steering entries of a validated request. */
-    static List<GenerationJob.Steering> circuits(GenerateRequest request) {
-        return request.steering() == null ? List.of()
-                : request.steering().stream().map(s -> new GenerationJob.Steering(s.circuit(), s.multiplier().floatValue())).toList();
+    static List<GenerationJob.Steering> circuits(List<GenerateRequest.Steering> steering) {
+        return steering == null ? List.of()
+                : steering.stream().map(s -> new GenerationJob.Steering(s.circuit(), s.multiplier().floatValue())).toList();
     }
 
-    static GenerationJob.Mode mode(GenerateRequest request) {
-        String mode = request.steeringMode();
+    /** Pinned steering needs every circuit in the registry now: else 404 unknown-circuit. */
+    static void requirePinned(GenerationJob.Mode mode, List<GenerationJob.Steering> circuits, CircuitRegistry registry) {
+        if (mode != GenerationJob.Mode.PINNED) {
+            return;
+        }
+        for (GenerationJob.Steering s : circuits) {
+            if (registry.get(s.circuit()).isEmpty()) {
+                throw new ProblemException(Problem.of(ProblemType.UNKNOWN_CIRCUIT,
+                        "circuit " + s.circuit() + " is not in the registry; pinned steering needs circuits that exist"));
+            }
+        }
+    }
+
+    static GenerationJob.Mode mode(String mode) {
         if (mode == null) {
             return GenerationJob.Mode.LIVE;
         }

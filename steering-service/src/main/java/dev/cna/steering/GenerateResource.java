@@ -50,8 +50,8 @@ public class GenerateResource {
             throw ProblemException.badRequest("the body must be a JSON object");
         }
         Readiness.require(runtime);
-        SamplingParams params = GenerateRequests.validate(request, maxTokensLimit);
         LoadedModel model = runtime.model();
+        SamplingParams params = GenerateRequests.validate(request, maxTokensLimit, model.tokenizer().vocabSize());
         int[] prompt = tokens(request, model.tokenizer());
         int context = model.config().contextLength();
         if (prompt.length >= context) {
@@ -62,22 +62,15 @@ public class GenerateResource {
             throw ProblemException.badRequest("the prompt (" + prompt.length + " tokens) plus max_tokens (" + params.maxTokens()
                     + ") exceed the " + perRequest + " tokens per request that this service's memory budget holds");
         }
-        GenerationJob.Mode mode = GenerateRequests.mode(request);
-        List<GenerationJob.Steering> circuits = GenerateRequests.circuits(request);
-        if (mode == GenerationJob.Mode.PINNED) {
-            for (GenerationJob.Steering s : circuits) {
-                if (runtime.registry().get(s.circuit()).isEmpty()) {
-                    throw new ProblemException(Problem.of(ProblemType.UNKNOWN_CIRCUIT,
-                            "circuit " + s.circuit() + " is not in the registry; pinned steering needs circuits that exist"));
-                }
-            }
-        }
+        GenerationJob.Mode mode = GenerateRequests.mode(request.steeringMode());
+        List<GenerationJob.Steering> circuits = GenerateRequests.circuits(request.steering());
+        GenerateRequests.requirePinned(mode, circuits, runtime.registry());
         UnicastProcessor<StreamEvent> events = UnicastProcessor.create();
         GenerationJob job = new GenerationJob(prompt, params, circuits, mode, runtime.registry(),
                 model.config().layers(), new GenerationJob.Sink() {
                     @Override public void send(StreamEvent e) { events.onNext(e); }
                     @Override public void end() { events.onComplete(); }
-                }, runtime::recordSwapLatency);
+                }, runtime::recordSwapLatency, runtime.tokenTexts());
         if (!runtime.scheduler().offer(job)) {
             Scheduler.Status s = runtime.scheduler().status();
             throw new ProblemException(Problem.of(ProblemType.QUEUE_FULL,
@@ -87,6 +80,9 @@ public class GenerateResource {
     }
 
     private static int[] tokens(GenerateRequest request, Tokenizer tokenizer) {
+        if (request.promptTokens() != null) {
+            return SamplingControlsRequests.promptTokens(request.promptTokens(), tokenizer.vocabSize(), "prompt_tokens");
+        }
         String text = request.prompt() != null ? request.prompt() : tokenizer.formatChat(GenerateRequests.messages(request), true);
         return tokenizer.encodePrompt(text);
     }

@@ -4,6 +4,7 @@ import dev.cna.api.StreamEvent;
 import dev.cna.core.generate.ContinuousBatch;
 import dev.cna.core.generate.Generation;
 import dev.cna.core.generate.SamplingParams;
+import dev.cna.core.generate.TokenLogprobs;
 import dev.cna.core.steer.CompiledCircuit;
 import dev.cna.core.steer.SteeringPlan;
 
@@ -41,6 +42,7 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
     private final int layers;
     private final Sink sink;
     private final LongConsumer swapLatencyMillis;
+    private final TokenTexts texts;
     private final long enqueuedNanos = System.nanoTime();
     private long startedNanos;
     private volatile boolean cancelled;
@@ -57,6 +59,13 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
      */
     public GenerationJob(int[] prompt, SamplingParams params, List<Steering> steering, Mode mode, CircuitRegistry registry,
                          int layers, Sink sink, LongConsumer swapLatencyMillis) {
+        this(prompt, params, steering, mode, registry, layers, sink, swapLatencyMillis, null);
+    }
+
+    /** @param texts the tokens' texts for log-probability events; null when the params ask for none */
+    GenerationJob(int[] prompt, SamplingParams params, List<Steering> steering, Mode mode, CircuitRegistry registry,
+                  int layers, Sink sink, LongConsumer swapLatencyMillis, TokenTexts texts) {
+        this.texts = texts;
         this.prompt = prompt;
         this.params = params;
         this.steering = List.copyOf(steering);
@@ -143,11 +152,17 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
 
     @Override
     public boolean onToken(int token, String text) {
+        return onToken(token, text, null);
+    }
+
+    @Override
+    public boolean onToken(int token, String text, TokenLogprobs logprobs) {
         if (token < 0) {
             sink.send(new StreamEvent.Token(Math.max(0, generated - 1), null, text, versions));
             return !cancelled;
         }
-        sink.send(new StreamEvent.Token(generated++, token, text, versions));
+        sink.send(logprobs == null || texts == null ? new StreamEvent.Token(generated++, token, text, versions)
+                : new StreamEvent.Token(generated++, token, text, versions, (double) logprobs.logprob(), texts.top(logprobs)));
         if (!swapsPublishedAt.isEmpty()) {
             long now = System.currentTimeMillis();
             swapsPublishedAt.forEach(published -> swapLatencyMillis.accept(now - published));

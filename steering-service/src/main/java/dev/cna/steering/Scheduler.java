@@ -26,7 +26,9 @@ public final class Scheduler implements AutoCloseable {
     public record Status(int queued, int prefilling, int running, int maxBatch, int queueCapacity, long steps, long tokens,
                          long prefilledPositions) {}
 
+    private final Backend model;
     private final ContinuousBatch batch;
+    private final LinkedBlockingDeque<ScoreJob> scoring;
     private final int maxBatch;
     private final LinkedBlockingDeque<GenerationJob> queue;
     private final Thread loop;
@@ -42,7 +44,9 @@ public final class Scheduler implements AutoCloseable {
         if (maxBatch < 1 || queueCapacity < 1) {
             throw new IllegalArgumentException("max batch and queue capacity must be >= 1");
         }
+        this.model = model;
         this.batch = new ContinuousBatch(model, tokenizer, budget);
+        this.scoring = new LinkedBlockingDeque<>(queueCapacity);
         this.maxBatch = maxBatch;
         this.queue = new LinkedBlockingDeque<>(queueCapacity);
         this.loop = new Thread(this::run, "cna-decode");
@@ -62,6 +66,11 @@ public final class Scheduler implements AutoCloseable {
         return !closed && queue.offer(job);
     }
 
+    /** Queues a scoring request, run between two decode steps; false when its queue is full (the caller answers 429). */
+    public boolean offer(ScoreJob job) {
+        return !closed && scoring.offer(job);
+    }
+
     public Status status() {
         return new Status(queue.size(), prefilling, running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get(),
                 prefilledPositions);
@@ -70,6 +79,10 @@ public final class Scheduler implements AutoCloseable {
     private void run() {
         while (!closed) {
             try {
+                ScoreJob score = scoring.poll();
+                if (score != null) {
+                    score.run(model); // a whole teacher-forced batch: running rows wait one scoring pass
+                }
                 admit();
                 int rows = batch.step();
                 if (rows > 0) {
@@ -98,6 +111,9 @@ public final class Scheduler implements AutoCloseable {
         for (GenerationJob job; (job = queue.poll()) != null; ) {
             job.abandon("the service is stopping");
         }
+        for (ScoreJob job; (job = scoring.poll()) != null; ) {
+            job.abandon("the service is stopping");
+        }
     }
 
     /**
@@ -107,7 +123,8 @@ public final class Scheduler implements AutoCloseable {
     private void admit() throws InterruptedException {
         GenerationJob waited = null; // taken from the queue while idle: it goes first
         if (batch.size() + batch.prefilling() == 0) {
-            waited = queue.pollFirst(100, TimeUnit.MILLISECONDS);
+            // short, so a scoring request arriving meanwhile waits little
+            waited = queue.pollFirst(scoring.isEmpty() ? 20 : 0, TimeUnit.MILLISECONDS);
             if (waited == null) {
                 return;
             }
@@ -153,6 +170,9 @@ public final class Scheduler implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         for (GenerationJob job; (job = queue.poll()) != null; ) {
+            job.abandon("the service is stopping");
+        }
+        for (ScoreJob job; (job = scoring.poll()) != null; ) {
             job.abandon("the service is stopping");
         }
     }

@@ -57,6 +57,7 @@ public class SteeringRuntime {
     private volatile CircuitRegistry registry;
     private volatile Scheduler scheduler;
     private volatile MemoryBudget budget;
+    private volatile TokenTexts tokenTexts;
     private volatile String failure;
 
     SteeringRuntime(MeterRegistry meters) {
@@ -89,6 +90,7 @@ public class SteeringRuntime {
             s.start();
             registerMeters(r, s);
             budget = b;
+            tokenTexts = new TokenTexts(m.tokenizer());
             loaded = m;
             registry = r;
             scheduler = s;
@@ -153,6 +155,11 @@ public class SteeringRuntime {
 
     public MemoryBudget budget() {
         return budget;
+    }
+
+    /** The served tokenizer's token texts and bytes, for log-probabilities. */
+    TokenTexts tokenTexts() {
+        return tokenTexts;
     }
 
     public Scheduler scheduler() {

@@ -61,7 +61,7 @@ final class GenerateCommand implements Callable<Integer> {
         SamplingParams params = new SamplingParams(sampling.temperature(DEFAULTS), sampling.topK(DEFAULTS),
                 sampling.topP(DEFAULTS), sampling.seed(DEFAULTS), maxTokens, stop);
         try (LoadedModel m = modelOptions.load();
-             NeuronScaling steering = SteeringPlan.hook(List.of(plan(m)), m.config())) {
+             NeuronScaling steering = SteeringPlan.hook(List.of(plan(circuits, m)), m.config())) {
             Tokenizer tokenizer = m.tokenizer();
             String text = raw ? prompt : tokenizer.formatChat(messages(), true);
             int[] tokens = tokenizer.encodePrompt(text);
@@ -79,7 +79,8 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private SteeringPlan plan(LoadedModel m) throws IOException {
+    /** The composed plan of --circuit FILE=MULTIPLIER options, compiled for the loaded model. */
+    static SteeringPlan plan(Map<Path, Float> circuits, LoadedModel m) throws IOException {
         List<CircuitStrength> strengths = new ArrayList<>();
         for (Map.Entry<Path, Float> e : circuits.entrySet()) {
             strengths.add(new CircuitStrength(CircuitJson.read(Files.readString(e.getKey())), e.getValue()));

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code cna} command line. */
 @Command(name = "cna", mixinStandardHelpOptions = true, version = "cna 0.1.0",
         description = "CNA Steering Platform: find the neurons that carry a behavior, and steer generation with them.",
-        subcommands = {GenerateCommand.class, AttributeCommand.class, EvalCommand.class, ModelCommand.class})
+        subcommands = {GenerateCommand.class, AttributeCommand.class, EvalCommand.class, ModelCommand.class, ScoreCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -50,6 +50,14 @@ public final class ContinuousBatch implements AutoCloseable {
          */
         boolean onToken(int token, String text);
 
+        /**
+         * As {@link #onToken(int, String)}, with the token's log-probabilities when its {@link SamplingControls#logprobs()}
+         * asked for them (null otherwise, and for the held-back text). The batch calls this one.
+         */
+        default boolean onToken(int token, String text, TokenLogprobs logprobs) {
+            return onToken(token, text);
+        }
+
         void onFinish(Generation generation);
 
         /** The forward pass failed; the row is gone. */
@@ -222,7 +230,7 @@ public final class ContinuousBatch implements AutoCloseable {
             j.close();
             j.prefill.cache().close();
             for (Sequence s : j.sequences) {
-                Reply reply = new Reply(tokenizer, s.prompt().length, s.params());
+                Reply reply = new Reply(tokenizer, s.prompt(), s.params());
                 reply.cancel();
                 s.onFinish(reply.generation(System.nanoTime() - j.start));
             }
@@ -265,7 +273,7 @@ public final class ContinuousBatch implements AutoCloseable {
         List<Integer> firstTokens = new ArrayList<>();
         for (int i = 0; i < j.sequences.size(); i++) {
             Sequence s = j.sequences.get(i);
-            Row row = new Row(s, new Reply(tokenizer, s.prompt().length, s.params()), prefillNanos, System.nanoTime());
+            Row row = new Row(s, new Reply(tokenizer, s.prompt(), s.params()), prefillNanos, System.nanoTime());
             if (s.cancelled()) {
                 row.reply.cancel();
                 finish(row);

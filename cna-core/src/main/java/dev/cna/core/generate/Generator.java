@@ -36,7 +36,7 @@ public final class Generator {
                 throw new IllegalArgumentException("prompt " + b + " has " + prompts.get(b).length
                         + " tokens; the model's context is " + context);
             }
-            rows[b] = new Reply(tokenizer, prompts.get(b).length, params.get(b));
+            rows[b] = new Reply(tokenizer, prompts.get(b), params.get(b));
         }
         int[] stopIds = tokenizer.stopIds();
         try (KvCache cache = model.newCache(batch)) {
@@ -56,7 +56,7 @@ public final class Generator {
                     }
                     int r = b;
                     next[b] = row.next(logits[b], cache.length(b) + 1 >= context,
-                            (token, text) -> listener == null || listener.onToken(r, token, text));
+                            (token, text, logprobs) -> listener == null || listener.onToken(r, token, text));
                     if (row.finished()) {
                         row.markDecodeEnd(System.nanoTime() - decodeStart);
                         active--;

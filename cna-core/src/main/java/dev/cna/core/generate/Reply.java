@@ -14,7 +14,8 @@ final class Reply {
      */
     @FunctionalInterface
     interface Sink {
-        boolean emit(int token, String text);
+        /** @param logprobs the token's log-probabilities when the request asked for them, else null (always for NO_TOKEN) */
+        boolean emit(int token, String text, TokenLogprobs logprobs);
     }
 
     static final int NO_TOKEN = -1;
@@ -24,15 +25,18 @@ final class Reply {
     private final Sampler sampler;
     private final StreamingDetokenizer detokenizer;
     private final StopStrings stops;
+    private final LogitControls controls;
+    private TokenLogprobs logprobs; // of the token being accepted
     private final int[] stopIds;
     private final StringBuilder text = new StringBuilder();
     private final List<Integer> tokens = new ArrayList<>();
     private FinishReason finish;
     private long decodeNanos;
 
-    Reply(Tokenizer tokenizer, int promptTokens, SamplingParams params) {
+    Reply(Tokenizer tokenizer, int[] prompt, SamplingParams params) {
         this.params = params;
-        this.promptTokens = promptTokens;
+        this.promptTokens = prompt.length;
+        this.controls = new LogitControls(params.controls(), prompt);
         this.sampler = new Sampler(params);
         this.detokenizer = new StreamingDetokenizer(tokenizer);
         this.stops = new StopStrings(params.stop());
@@ -46,7 +50,9 @@ final class Reply {
      * @return the token fed to the next forward pass; meaningless once {@link #finished()}
      */
     int next(float[] logits, boolean contextFull, Sink sink) {
-        int token = sampler.next(logits);
+        int token = sampler.next(controls.apply(logits));
+        int top = params.controls().logprobs();
+        logprobs = top < 0 ? null : Logprobs.of(logits, token, top);
         finish = accept(token, contextFull, sink);
         return token;
     }
@@ -78,7 +84,8 @@ final class Reply {
             }
         }
         tokens.add(token);
-        boolean more = emit(token, stops.push(detokenizer.push(token)), sink);
+        controls.accept(token);
+        boolean more = emit(token, stops.push(detokenizer.push(token)), logprobs, sink);
         if (stops.stopped()) {
             return FinishReason.STOP;
         }
@@ -95,12 +102,12 @@ final class Reply {
     private void flush(Sink sink) {
         String rest = stops.push(detokenizer.flush()) + stops.flush();
         if (!rest.isEmpty()) {
-            emit(NO_TOKEN, rest, sink);
+            emit(NO_TOKEN, rest, null, sink);
         }
     }
 
-    private boolean emit(int token, String piece, Sink sink) {
+    private boolean emit(int token, String piece, TokenLogprobs logprobs, Sink sink) {
         text.append(piece);
-        return sink.emit(token, piece);
+        return sink.emit(token, piece, logprobs);
     }
 }

@@ -3,7 +3,10 @@ package dev.cna.core.generate;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** Picks the next token from logits: greedy, or temperature with top-k and top-p, from a seeded stream. */
+/**
+ * Picks the next token from logits: greedy, or temperature with top-k, top-p and min-p, from a seeded stream. Each row
+ * has its own stream, so a seeded request gets the same tokens whatever else is batched with it.
+ */
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
@@ -26,9 +29,23 @@ public final class Sampler {
             total += weights[i];
         }
         int keep = candidates.length;
+        float minP = params.controls().minP();
+        if (minP > 0) { // weights are exp((l - max) / T): the most likely token's is 1
+            int kept = 0;
+            double keptTotal = 0;
+            for (int i = 0; i < candidates.length; i++) {
+                if (weights[i] >= minP) {
+                    candidates[kept] = candidates[i];
+                    weights[kept++] = weights[i];
+                    keptTotal += weights[i];
+                }
+            }
+            keep = kept;
+            total = keptTotal;
+        }
         if (params.topP() < 1) {
             double cumulative = 0;
-            for (int i = 0; i < candidates.length; i++) {
+            for (int i = 0; i < keep; i++) {
                 cumulative += weights[i];
                 if (cumulative >= params.topP() * total) {
                     keep = i + 1;

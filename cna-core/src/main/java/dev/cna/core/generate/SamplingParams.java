@@ -11,8 +11,10 @@ import java.util.List;
  * @param seed        seed of this request's random stream; equal seeds give equal replies
  * @param maxTokens   most tokens to generate
  * @param stop        strings that end the reply; they are not part of the returned text
+ * @param controls    penalties, min-p, logit bias and log-probabilities ({@link SamplingControls#NONE}: none)
  */
-public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
+public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop,
+                             SamplingControls controls) {
 
     /** OpenAI's upper bound: above it sampling is close to uniform over the top-k/top-p set. */
     public static final float MAX_TEMPERATURE = 2f;
@@ -31,6 +33,12 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
             throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
         }
         stop = List.copyOf(stop);
+        controls = controls == null ? SamplingControls.NONE : controls;
+    }
+
+    /** Without penalties, bias, min-p or log-probabilities. */
+    public SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
+        this(temperature, topK, topP, seed, maxTokens, stop, SamplingControls.NONE);
     }
 
     public static SamplingParams greedy(int maxTokens) {

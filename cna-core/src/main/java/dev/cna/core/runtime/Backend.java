@@ -124,6 +124,44 @@ public abstract class Backend implements AutoCloseable {
         return out;
     }
 
+    /** Receives the logits of one position of one row of a teacher-forced batch. */
+    @FunctionalInterface
+    public interface PositionLogits {
+        /**
+         * @param row      the prompt's index in the batch
+         * @param position the position in that prompt (0 = its first token)
+         * @param logits   [vocab] next-token logits after that position; valid only during the call
+         */
+        void accept(int row, int position, float[] logits);
+    }
+
+    /**
+     * Teacher forcing of a batch: the prompts (any lengths, left-padded together) run through the model in chunks of
+     * {@link #prefillChunk()} positions, the hook (steering) on every position, and every real (not padding) position's
+     * logits go to the consumer, row by row within each chunk. Memory: the KV cache of prompts x longest prompt, and
+     * one chunk's logits (chunk x vocab floats) at a time.
+     */
+    public final void logitsAtEveryPosition(List<int[]> prompts, MlpHook hook, PositionLogits consumer) {
+        try (KvCache cache = newCache(prompts.size())) {
+            int[] tokens = leftPad(cache, prompts);
+            int batch = prompts.size();
+            int width = tokens.length / batch;
+            cache.reserve(width);
+            int columns = Math.max(1, prefillChunk / batch);
+            for (int from = 0; from < width; from += columns) {
+                int to = Math.min(width, from + columns);
+                float[][] logits = forward(cache, columnsOf(tokens, batch, width, from, to), to - from, hook, Output.EVERY,
+                        config.layers());
+                for (int b = 0; b < batch; b++) {
+                    int pad = width - prompts.get(b).length;
+                    for (int c = Math.max(from, pad); c < to; c++) {
+                        consumer.accept(b, c - pad, logits[b * (to - from) + c - from]);
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * Runs a batch of prompts only as far as the hook looks (the last layer it wants) and computes no logits:
      * the attribution hot path, where the hook captures activations. Chunked like {@link #prefill}; the hook

@@ -59,7 +59,7 @@ class ContinuousBatchTest {
     }
 
     /** A test sequence: records its tokens; its steering comes from a function of how many tokens it has. */
-    static final class Recorder implements ContinuousBatch.Sequence {
+    static class Recorder implements ContinuousBatch.Sequence {
         final int[] prompt;
         final SamplingParams params;
         final IntFunction<SteeringPlan> steering;

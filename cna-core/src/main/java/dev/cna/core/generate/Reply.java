@@ -1,5 +1,6 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.generate.constraint.TokenConstraint;
 import dev.cna.core.tokenizer.StreamingDetokenizer;
 import dev.cna.core.tokenizer.Tokenizer;
 
@@ -22,6 +23,7 @@ final class Reply {
     final SamplingParams params;
     final int promptTokens;
     private final Sampler sampler;
+    private final TokenConstraint.Row constraint; // null for free text
     private final StreamingDetokenizer detokenizer;
     private final StopStrings stops;
     private final int[] stopIds;
@@ -34,6 +36,7 @@ final class Reply {
         this.params = params;
         this.promptTokens = promptTokens;
         this.sampler = new Sampler(params);
+        this.constraint = params.constraint() == null ? null : params.constraint().start();
         this.detokenizer = new StreamingDetokenizer(tokenizer);
         this.stops = new StopStrings(params.stop());
         this.stopIds = tokenizer.stopIds();
@@ -47,6 +50,9 @@ final class Reply {
      */
     int next(float[] logits, boolean contextFull, Sink sink) {
         int token = sampler.next(logits);
+        if (constraint != null) {
+            token = constraint.choose(token, logits, sampler::next);
+        }
         finish = accept(token, contextFull, sink);
         return token;
     }

@@ -1,5 +1,7 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.generate.constraint.TokenConstraint;
+
 import java.util.List;
 
 /**
@@ -11,8 +13,10 @@ import java.util.List;
  * @param seed        seed of this request's random stream; equal seeds give equal replies
  * @param maxTokens   most tokens to generate
  * @param stop        strings that end the reply; they are not part of the returned text
+ * @param constraint  what the reply must be (JSON of a schema), enforced token by token; null = free text
  */
-public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
+public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop,
+                             TokenConstraint constraint) {
 
     /** OpenAI's upper bound: above it sampling is close to uniform over the top-k/top-p set. */
     public static final float MAX_TEMPERATURE = 2f;
@@ -31,6 +35,16 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
             throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
         }
         stop = List.copyOf(stop);
+    }
+
+    /** Free text, no constraint. */
+    public SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
+        this(temperature, topK, topP, seed, maxTokens, stop, null);
+    }
+
+    /** These settings with the reply constrained (null = free text). */
+    public SamplingParams withConstraint(TokenConstraint constraint) {
+        return new SamplingParams(temperature, topK, topP, seed, maxTokens, stop, constraint);
     }
 
     public static SamplingParams greedy(int maxTokens) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The body of steering-service's {@code POST /generate} (steering-service/README.md): a raw prompt or chat messages,
@@ -20,6 +21,14 @@ import java.util.List;
  * @param stop         up to 4 non-empty stop strings
  * @param steering     up to 16 circuits, each named once
  * @param steeringMode {@link #LIVE} (default) or {@link #PINNED}
+ * @param jsonSchema   a JSON schema (an object) the reply must be a document of, enforced token by token; its root is
+ *                     an object schema ({@code {"type": "object"}} = any JSON object); unsupported keywords are a 400
+ *                     naming them (steering-service/README.md lists the subset)
+ * @param tools        OpenAI function tools ({@code {"type": "function", "function": {"name", "description",
+ *                     "parameters"}}}), given to the model's chat template; a template without tool support is a 400
+ * @param toolChoice   a string {@code "none"}, {@code "auto"} (default with tools), {@code "required"} or
+ *                     {@code {"type": "function", "function": {"name": NAME}}}; required and named ones are enforced as
+ *                     one {@link ToolCallSyntax} call of a tool by its parameters' schema
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record GenerateRequest(
@@ -32,7 +41,22 @@ public record GenerateRequest(
         Long seed,
         List<String> stop,
         List<Steering> steering,
-        @JsonProperty("steering_mode") String steeringMode) {
+        @JsonProperty("steering_mode") String steeringMode,
+        @JsonProperty("json_schema") Map<String, Object> jsonSchema,
+        List<Map<String, Object>> tools,
+        @JsonProperty("tool_choice") Object toolChoice) {
+
+    /** A request without structured output or tools. */
+    public GenerateRequest(String prompt, List<Message> messages, Integer maxTokens, Double temperature, Integer topK,
+                           Double topP, Long seed, List<String> stop, List<Steering> steering, String steeringMode) {
+        this(prompt, messages, maxTokens, temperature, topK, topP, seed, stop, steering, steeringMode, null, null, null);
+    }
+
+    /** This request with a JSON schema for the reply, tools and a tool choice (each null = none). */
+    public GenerateRequest withStructure(Map<String, Object> jsonSchema, List<Map<String, Object>> tools, Object toolChoice) {
+        return new GenerateRequest(prompt, messages, maxTokens, temperature, topK, topP, seed, stop, steering, steeringMode,
+                jsonSchema, tools, toolChoice);
+    }
 
     /** steering_mode: a new circuit version applies from the next token; an unknown circuit runs unsteered until it exists. */
     public static final String LIVE = "live";
@@ -42,10 +66,30 @@ public record GenerateRequest(
     /**
      * One chat turn.
      *
-     * @param role    {@code system}, {@code user} or {@code assistant}
-     * @param content the turn's text
+     * @param role       {@code system}, {@code user}, {@code assistant} or {@code tool} (a tool's result)
+     * @param content    the turn's text; may be null on an assistant turn with tool calls
+     * @param toolCalls  the calls an assistant turn made, or null
+     * @param toolCallId on a tool turn: the call it answers, or null
      */
-    public record Message(String role, String content) {}
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Message(String role, String content, @JsonProperty("tool_calls") List<ToolCall> toolCalls,
+                          @JsonProperty("tool_call_id") String toolCallId) {
+        public Message(String role, String content) {
+            this(role, content, null, null);
+        }
+    }
+
+    /**
+     * A function call an assistant turn made (OpenAI's shape).
+     *
+     * @param id       the call's id, which a tool turn's tool_call_id names
+     * @param type     {@code function}
+     * @param function the function and its arguments
+     */
+    public record ToolCall(String id, String type, FunctionCall function) {}
+
+    /** @param arguments the arguments as a JSON object's text */
+    public record FunctionCall(String name, String arguments) {}
 
     /**
      * A circuit and the factor for its neurons; both are required (a missing multiplier must not mean 0).

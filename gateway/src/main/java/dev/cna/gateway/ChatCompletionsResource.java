@@ -51,7 +51,7 @@ public class ChatCompletionsResource {
         ChatRequest request = parser.parse(body);
         String generate = json.writeValueAsString(request.generate());
         Multi<String> answer = model.get().onItem().transformToMulti(served -> {
-            CompletionTranslator translator = new CompletionTranslator(json, served, request.includeUsage());
+            CompletionTranslator translator = new CompletionTranslator(json, served, request.includeUsage(), request.offersTools());
             Multi<UpstreamEvent> events = metrics.track(steering.stream("/generate", generate));
             return request.stream()
                     ? events.onItem().transformToIterable(translator::frames)

@@ -8,4 +8,10 @@ import dev.cna.api.GenerateRequest;
  * @param stream       SSE chunks (true) or one JSON completion
  * @param includeUsage {@code stream_options.include_usage}: a usage chunk before {@code [DONE]}
  */
-public record ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {}
+public record ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {
+
+    /** Whether the model may call tools: tools given and tool_choice not none (the reply's calls are then parsed). */
+    public boolean offersTools() {
+        return generate.tools() != null && !generate.tools().isEmpty() && !"none".equals(generate.toolChoice());
+    }
+}

@@ -21,12 +21,15 @@ final class CompletionTranslator {
     private final String id = "chatcmpl-" + UUID.randomUUID();
     private final ServedModel.Info model;
     private final boolean includeUsage;
+    private final ToolCallStream toolCalls; // null when the request offers no tools
     private boolean started;
 
-    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage) {
+    /** @param toolCalls whether the reply's tool-call blocks become OpenAI tool_calls (the request offered tools) */
+    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, boolean toolCalls) {
         this.json = json;
         this.model = model;
         this.includeUsage = includeUsage;
+        this.toolCalls = toolCalls ? new ToolCallStream(json) : null;
     }
 
     /** The SSE frames ({@link SseFrames#frame}) for one upstream event. */
@@ -39,11 +42,19 @@ final class CompletionTranslator {
         }
         if (event instanceof StreamEvent.Token token) {
             if (token.text() != null && !token.text().isEmpty()) {
-                frames.add(frame(chunk(new OpenAi.Delta(null, token.text()), null, new OpenAi.Cna(versions(token.circuits()), null))));
+                OpenAi.Cna cna = new OpenAi.Cna(versions(token.circuits()), null);
+                if (toolCalls == null) {
+                    frames.add(frame(chunk(new OpenAi.Delta(null, token.text()), null, cna)));
+                } else {
+                    toolCalls.push(token.text()).forEach(p -> frames.add(frame(chunk(delta(p), null, cna))));
+                }
             }
         } else if (event instanceof StreamEvent.CircuitSwap swap) {
             frames.add(frame(chunk(new OpenAi.Delta(null, null), null, new OpenAi.Cna(null, swap))));
         } else if (event instanceof StreamEvent.Done done) {
+            if (toolCalls != null) {
+                toolCalls.finish().forEach(p -> frames.add(frame(chunk(delta(p), null, null))));
+            }
             frames.add(frame(chunk(new OpenAi.Delta(null, null), finishReason(done), new OpenAi.Cna(versions(done.circuits()), null))));
             if (includeUsage) {
                 frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(), List.of(),
@@ -69,7 +80,7 @@ final class CompletionTranslator {
                 throw new ProblemException(ProblemType.BAD_GATEWAY, "the generation failed: " + error.detail());
             } else if (event instanceof StreamEvent.Done done) {
                 return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
-                        List.of(new OpenAi.Choice(0, new OpenAi.Message("assistant", text.toString()), finishReason(done))),
+                        List.of(new OpenAi.Choice(0, message(text.toString()), finishReason(done))),
                         usage(done), new OpenAi.Cna(versions(done.circuits()), null));
             } // circuit swaps: the final versions come with done
         }
@@ -81,9 +92,41 @@ final class CompletionTranslator {
                 List.of(new OpenAi.ChunkChoice(0, delta, finishReason)), null, cna);
     }
 
-    /** OpenAI knows stop and length; cancelled never reaches a client (it is what a gone client causes). */
-    private static String finishReason(StreamEvent.Done done) {
-        return StreamEvent.Done.LENGTH.equals(done.finishReason()) ? "length" : "stop";
+    /** A streamed piece: content, or one whole tool call (with its index) in one delta. */
+    private static OpenAi.Delta delta(ToolCallStream.Piece piece) {
+        return piece.call() == null ? new OpenAi.Delta(null, piece.content())
+                : new OpenAi.Delta(null, null, List.of(piece.call()));
+    }
+
+    /** The reply as a message: with tools offered, its tool-call blocks as tool_calls (content null when only those). */
+    private OpenAi.Message message(String text) {
+        if (toolCalls == null) {
+            return new OpenAi.Message("assistant", text);
+        }
+        List<ToolCallStream.Piece> pieces = new ArrayList<>(toolCalls.push(text));
+        pieces.addAll(toolCalls.finish());
+        StringBuilder content = new StringBuilder();
+        List<OpenAi.ToolCall> calls = new ArrayList<>();
+        for (ToolCallStream.Piece p : pieces) {
+            if (p.call() != null) {
+                calls.add(p.call().inMessage());
+            } else {
+                content.append(p.content());
+            }
+        }
+        return calls.isEmpty() ? new OpenAi.Message("assistant", content.toString())
+                : new OpenAi.Message("assistant", content.isEmpty() ? null : content.toString(), calls);
+    }
+
+    /**
+     * OpenAI knows stop, length and tool_calls (a reply that called tools); cancelled never reaches a client (it is
+     * what a gone client causes).
+     */
+    private String finishReason(StreamEvent.Done done) {
+        if (StreamEvent.Done.LENGTH.equals(done.finishReason())) {
+            return "length";
+        }
+        return toolCalls != null && toolCalls.calls() > 0 ? "tool_calls" : "stop";
     }
 
     private static OpenAi.Usage usage(StreamEvent.Done done) {

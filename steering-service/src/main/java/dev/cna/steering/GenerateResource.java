@@ -50,8 +50,9 @@ public class GenerateResource {
             throw ProblemException.badRequest("the body must be a JSON object");
         }
         Readiness.require(runtime);
-        SamplingParams params = GenerateRequests.validate(request, maxTokensLimit);
         LoadedModel model = runtime.model();
+        SamplingParams params = StructuredOutput.constrain(request, GenerateRequests.validate(request, maxTokensLimit),
+                model.tokenizer());
         int[] prompt = tokens(request, model.tokenizer());
         int context = model.config().contextLength();
         if (prompt.length >= context) {
@@ -87,7 +88,8 @@ public class GenerateResource {
     }
 
     private static int[] tokens(GenerateRequest request, Tokenizer tokenizer) {
-        String text = request.prompt() != null ? request.prompt() : tokenizer.formatChat(GenerateRequests.messages(request), true);
+        String text = request.prompt() != null ? request.prompt()
+                : StructuredOutput.render(request, GenerateRequests.messages(request), tokenizer);
         return tokenizer.encodePrompt(text);
     }
 

@@ -83,17 +83,25 @@ public final class JsonSchema {
                 throw new UnsupportedSchemaException("$ref", "$ref " + ref + " does not point into this schema's $defs");
             }
         }
-        if (!(resolve(root, compiled.defs) instanceof ObjectNode)) {
-            throw new UnsupportedSchemaException("type", "the root of the schema must be an object (type object)");
+        if (!isObject(root, compiled.defs, 0)) {
+            throw new UnsupportedSchemaException("type", "the root of the schema must be an object (type object, or an "
+                    + "anyOf of objects)");
         }
         return new JsonSchema(root, Map.copyOf(compiled.defs));
     }
 
-    static SchemaNode resolve(SchemaNode node, Map<String, SchemaNode> defs) {
+    /** Whether every value of the node is an object, so its end is its closing brace. */
+    private static boolean isObject(SchemaNode node, Map<String, SchemaNode> defs, int depth) {
+        if (depth > MAX_DEPTH) {
+            return false; // references that only lead to each other
+        }
         for (int hops = 0; node instanceof RefNode ref && hops <= defs.size(); hops++) {
             node = defs.get(ref.ref());
         }
-        return node;
+        if (node instanceof AnyOfNode any) {
+            return any.options().stream().allMatch(o -> isObject(o, defs, depth + 1));
+        }
+        return node instanceof ObjectNode;
     }
 
     private SchemaNode node(JsonNode schema, String at, int depth) {

@@ -142,9 +142,9 @@ public final class JsonMatcher {
             if (b == '[') {
                 out.add(new Stack(new ArrayFrame(a, 0, ArrayFrame.OPEN), rest));
             }
-        } else if (node instanceof StringNode) {
+        } else if (node instanceof StringNode string) {
             if (b == '"') {
-                out.add(new Stack(new StringFrame(0), rest));
+                out.add(new Stack(new StringFrame(string, 0, 0), rest));
             }
         } else if (node instanceof NumberNode n) {
             new NumberFrame(n.integer(), NumberFrame.START, 0).step(this, b, rest, out);
@@ -154,7 +154,7 @@ public final class JsonMatcher {
             SchemaNode kind = switch (b) {
                 case '{' -> JsonSchema.ANY_OBJECT;
                 case '[' -> ANY_ARRAY;
-                case '"' -> new StringNode();
+                case '"' -> ANY_STRING;
                 case 't' -> new LiteralNode(TRUE);
                 case 'f' -> new LiteralNode(FALSE);
                 case 'n' -> new LiteralNode(NULL);
@@ -167,6 +167,7 @@ public final class JsonMatcher {
     private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FALSE = "false".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
+    private static final StringNode ANY_STRING = new StringNode(0, JsonSchema.UNBOUNDED);
     private static final ArrayNode ANY_ARRAY = new ArrayNode(JsonSchema.ANY, 0, JsonSchema.UNBOUNDED);
 
     /** Exact bytes; popped after the last one. */
@@ -233,14 +234,20 @@ public final class JsonMatcher {
         return state == 6 ? 0 : state - 1;
     }
 
-    private record StringFrame(int state) implements Frame {
+    /** @param length characters so far; one more starts at every byte read in the plain state */
+    private record StringFrame(StringNode node, int state, int length) implements Frame {
         @Override
         public void step(JsonMatcher m, int b, Stack rest, List<Stack> out) {
             int next = stringStep(state, b);
             if (next == STRING_END) {
-                out.add(rest);
+                if (length >= node.minLength()) {
+                    out.add(rest);
+                }
             } else if (next >= 0) {
-                out.add(new Stack(next == state ? this : new StringFrame(next), rest));
+                int chars = state == 0 ? length + 1 : length;
+                if (chars <= node.maxLength()) {
+                    out.add(new Stack(new StringFrame(node, next, chars), rest));
+                }
             }
         }
 

@@ -28,7 +28,8 @@ import java.util.Set;
  * json-schema-to-grammar and OpenAI's structured outputs support it): {@code type} (object, array, string, number,
  * integer, boolean, null, or a list of them), {@code properties}, {@code required}, {@code additionalProperties}
  * (false, true or a schema; absent means false when {@code properties} is given, as in llama.cpp, else true),
- * {@code items}, {@code minItems}, {@code maxItems}, {@code enum}, {@code const}, {@code anyOf} (and {@code oneOf},
+ * {@code items}, {@code minItems}, {@code maxItems}, {@code minLength}, {@code maxLength} (of strings, in code
+ * points), {@code enum}, {@code const}, {@code anyOf} (and {@code oneOf},
  * enforced as anyOf), local {@code $ref} into {@code $defs}/{@code definitions}. Annotations ({@code title},
  * {@code description}, {@code default}, {@code examples}, {@code $schema}, {@code $id}, {@code $comment}) are
  * ignored. Every other keyword is refused with {@link UnsupportedSchemaException} naming it. The root must be an
@@ -46,7 +47,7 @@ public final class JsonSchema {
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$schema",
             "$id", "$comment", "$defs", "definitions", "deprecated", "readOnly", "writeOnly");
     private static final Set<String> SUPPORTED = Set.of("type", "properties", "required", "additionalProperties",
-            "items", "minItems", "maxItems", "enum", "const", "anyOf", "oneOf", "$ref");
+            "items", "minItems", "maxItems", "minLength", "maxLength", "enum", "const", "anyOf", "oneOf", "$ref");
     static final SchemaNode ANY = new AnyNode();
     static final ObjectNode ANY_OBJECT = new ObjectNode(List.of(), 0, ANY);
 
@@ -203,7 +204,7 @@ public final class JsonSchema {
         return switch (type) {
             case "object" -> object(schema, at, depth);
             case "array" -> array(schema, at, depth);
-            case "string" -> new StringNode();
+            case "string" -> string(schema, at);
             case "number" -> new NumberNode(false);
             case "integer" -> new NumberNode(true);
             case "boolean" -> new AnyOfNode(List.of(literal("true"), literal("false")));
@@ -253,6 +254,16 @@ public final class JsonSchema {
             }
         }
         return -1;
+    }
+
+    private static SchemaNode string(JsonNode schema, String at) {
+        int min = schema.path("minLength").asInt(0);
+        int max = schema.has("maxLength") ? schema.get("maxLength").asInt() : UNBOUNDED;
+        if (min < 0 || max < min) {
+            throw new UnsupportedSchemaException("maxLength", at + ": minLength " + min + " and maxLength " + max
+                    + " allow no string");
+        }
+        return new StringNode(min, max);
     }
 
     private SchemaNode array(JsonNode schema, String at, int depth) {

@@ -18,7 +18,8 @@ sealed interface SchemaNode {
 
     record ArrayNode(SchemaNode items, int minItems, int maxItems) implements SchemaNode {}
 
-    record StringNode() implements SchemaNode {}
+    /** A string of minLength to maxLength characters (Unicode code points; an escape counts as one). */
+    record StringNode(int minLength, int maxLength) implements SchemaNode {}
 
     record NumberNode(boolean integer) implements SchemaNode {}
 

@@ -75,6 +75,15 @@ class JsonMatcherTest {
     }
 
     @Test
+    void stringLengthsInCodePoints() throws Exception {
+        JsonSchema s = schema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}}}");
+        assertTrue(completes(s, "{\"a\":\"\u00e9\u00e9\u00e9\"}"));
+        assertTrue(completes(s, "{\"a\":\"\\n\\u0041\"}"), "an escape is one character");
+        assertNull(run(s, "{\"a\":\"x\""), "below minLength");
+        assertNull(run(s, "{\"a\":\"abcd"), "above maxLength");
+    }
+
+    @Test
     void anyObjectTakesAnyJsonObject() throws Exception {
         JsonSchema any = JsonSchema.anyObject();
         assertTrue(completes(any, "{\"a\": [1, {\"b\": null}, true, \"x\", -2.5E+3], \"c\": {}}"));
@@ -95,7 +104,7 @@ class JsonMatcherTest {
 
     @Test
     void unsupportedKeywordsAreNamed() {
-        for (String keyword : new String[] {"pattern", "format", "minLength", "minimum", "allOf", "patternProperties"}) {
+        for (String keyword : new String[] {"pattern", "format", "multipleOf", "minimum", "allOf", "patternProperties"}) {
             String value = keyword.equals("allOf") ? "[{}]" : keyword.equals("patternProperties") ? "{}" : "\"x\"";
             UnsupportedSchemaException e = assertThrows(UnsupportedSchemaException.class, () -> schema(
                     "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"" + keyword + "\":" + value + "}}}"));

@@ -53,7 +53,7 @@ class OpenAiPythonSdkTest {
     }
 
     /** Runs the script with python3 and returns the JSON line it prints; its stderr goes to the test log. */
-    private static JsonNode run(Path script, String... args) throws IOException, InterruptedException {
+    static JsonNode run(Path script, String... args) throws IOException, InterruptedException {
         Path stdout = Files.createTempFile("openai-sdk", ".json");
         List<String> command = new java.util.ArrayList<>(List.of("python3", script.toString()));
         command.addAll(List.of(args));

@@ -95,9 +95,16 @@ class StructuredOutputTest {
 
     @Test
     void anyObjectIsAnObject() throws Exception {
-        try (SseStream s = SseStream.post(url("/generate"), body("a sailor", JSON.readTree("{\"type\": \"object\"}")))) {
+        ObjectNode body = JSON.createObjectNode();
+        body.putArray("messages").addObject().put("role", "user")
+                .put("content", "What is the capital of France? Answer as JSON with the key \"capital\".");
+        body.put("max_tokens", 64).put("temperature", 0);
+        body.set("json_schema", JSON.readTree("{\"type\": \"object\"}"));
+        try (SseStream s = SseStream.post(url("/generate"), body.toString())) {
+            List<SseStream.Event> events = s.rest();
             StringBuilder text = new StringBuilder();
-            s.rest().stream().filter(e -> e.name().equals("token")).forEach(e -> text.append(e.data().get("text").asText()));
+            events.stream().filter(e -> e.name().equals("token")).forEach(e -> text.append(e.data().get("text").asText()));
+            assertEquals("stop", events.get(events.size() - 1).data().get("finish_reason").asText(), text.toString());
             assertTrue(JSON.readTree(text.toString()).isObject(), text.toString());
         }
     }

@@ -40,7 +40,8 @@ final class ChatChoices {
         for (int i = 0; i < request.n(); i++) {
             out.add(new GenerateRequest(g.prompt(), g.messages(), g.maxTokens(), g.temperature(), g.topK(), g.topP(),
                     g.seed() == null ? null : g.seed() + i, g.stop(), g.steering(), g.steeringMode(), g.logprobs(),
-                    g.presencePenalty(), g.frequencyPenalty(), g.repetitionPenalty(), g.minP(), g.logitBias(), g.promptTokens()));
+                    g.presencePenalty(), g.frequencyPenalty(), g.repetitionPenalty(), g.minP(), g.logitBias(), g.promptTokens(),
+                    g.jsonSchema(), g.tools(), g.toolChoice()));
         }
         return out;
     }
@@ -53,7 +54,7 @@ final class ChatChoices {
         AtomicBoolean failed = new AtomicBoolean();
         List<Multi<String>> choices = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
-            CompletionTranslator translator = new CompletionTranslator(json, model, false, i, id);
+            CompletionTranslator translator = new CompletionTranslator(json, model, false, request.offersTools(), i, id);
             choices.add(events.get(i).onItem().transformToIterable(e -> {
                 StreamEvent event = StreamEvents.read(json, e);
                 if (event instanceof StreamEvent.Done d && d.usage() != null) {
@@ -85,7 +86,7 @@ final class ChatChoices {
     Uni<OpenAi.Completion> whole(List<Multi<UpstreamEvent>> events) {
         List<Uni<OpenAi.Completion>> each = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
-            CompletionTranslator translator = new CompletionTranslator(json, model, false, i, id);
+            CompletionTranslator translator = new CompletionTranslator(json, model, false, request.offersTools(), i, id);
             each.add(events.get(i).collect().asList().map(translator::completion));
         }
         return Uni.join().all(each).andFailFast().map(all -> {

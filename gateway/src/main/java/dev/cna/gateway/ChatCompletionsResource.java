@@ -56,7 +56,7 @@ public class ChatCompletionsResource {
                 List<Multi<UpstreamEvent>> streams = choices.send(b -> metrics.track(steering.stream("/generate", b)));
                 return request.stream() ? choices.stream(streams) : choices.whole(streams).map(this::write).toMulti();
             }
-            CompletionTranslator translator = new CompletionTranslator(json, served, request.includeUsage());
+            CompletionTranslator translator = new CompletionTranslator(json, served, request.includeUsage(), request.offersTools());
             Multi<UpstreamEvent> events = metrics.track(steering.stream("/generate", generate));
             return request.stream()
                     ? events.onItem().transformToIterable(translator::frames)

@@ -13,4 +13,9 @@ public record ChatRequest(GenerateRequest generate, boolean stream, boolean incl
     public ChatRequest(GenerateRequest generate, boolean stream, boolean includeUsage) {
         this(generate, stream, includeUsage, 1);
     }
+
+    /** Whether the model may call tools: tools given and tool_choice not none (the reply's calls are then parsed). */
+    public boolean offersTools() {
+        return generate.tools() != null && !generate.tools().isEmpty() && !"none".equals(generate.toolChoice());
+    }
 }

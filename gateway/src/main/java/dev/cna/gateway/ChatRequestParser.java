@@ -20,7 +20,7 @@ import java.util.function.Predicate;
  */
 @ApplicationScoped
 public class ChatRequestParser {
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     private final GatewayConfig config;
     private final ObjectMapper json;
@@ -54,6 +54,7 @@ public class ChatRequestParser {
                 stop(body.get("stop")),
                 steering(body.get("steering")),
                 text(optional(body, "steering_mode", JsonNode::isTextual, "\"live\" or \"pinned\""))), body, logprobs(body));
+        generate = StructuredFields.read(body, generate, json);
         return new ChatRequest(generate, bool(body, "stream", "stream"), includeUsage, n == null ? 1 : n);
     }
 
@@ -80,11 +81,13 @@ public class ChatRequestParser {
                 role = "system"; // what current OpenAI clients send instead of system
             }
             if (role == null || !ROLES.contains(role)) {
-                throw ProblemException.invalid(at + ".role must be system, developer, user or assistant");
+                throw ProblemException.invalid(at + ".role must be system, developer, user, assistant or tool");
             }
-            String content = content(m.get("content"), at + ".content");
-            chars += content.length();
-            out.add(new GenerateRequest.Message(role, content));
+            // an assistant turn that only called tools has no content
+            boolean callsOnly = "assistant".equals(role) && m.hasNonNull("tool_calls") && !m.hasNonNull("content");
+            String content = callsOnly ? null : content(m.get("content"), at + ".content");
+            chars += content == null ? 0 : content.length();
+            out.add(StructuredFields.message(m, role, content, at));
         }
         if (chars > config.maxPromptChars()) {
             throw ProblemException.invalid("the messages have " + chars + " characters; at most " + config.maxPromptChars()

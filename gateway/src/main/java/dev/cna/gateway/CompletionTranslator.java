@@ -22,22 +22,27 @@ final class CompletionTranslator {
     private final ServedModel.Info model;
     private final boolean includeUsage;
     private final int index;
+    private final ToolCallStream toolCalls; // null when the request offers no tools
     private boolean started;
 
-    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage) {
-        this(json, model, includeUsage, 0, newId());
+    /** @param toolCalls whether the reply's tool-call blocks become OpenAI tool_calls (the request offered tools) */
+    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, boolean toolCalls) {
+        this(json, model, includeUsage, toolCalls, 0, newId());
     }
 
     /**
-     * @param index the choice this stream is (n > 1: one stream per choice)
-     * @param id    the completion's id, shared by its choices
+     * @param toolCalls whether the reply's tool-call blocks become OpenAI tool_calls (the request offered tools)
+     * @param index     the choice this stream is (n > 1: one stream per choice)
+     * @param id        the completion's id, shared by its choices
      */
-    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, int index, String id) {
+    CompletionTranslator(ObjectMapper json, ServedModel.Info model, boolean includeUsage, boolean toolCalls, int index,
+                         String id) {
         this.id = id;
         this.json = json;
         this.model = model;
         this.includeUsage = includeUsage;
         this.index = index;
+        this.toolCalls = toolCalls ? new ToolCallStream(json) : null;
     }
 
     /** A new chat completion id. */
@@ -55,15 +60,26 @@ final class CompletionTranslator {
         }
         if (event instanceof StreamEvent.Token token) {
             OpenAiLogprobs.Content logprob = OpenAiLogprobs.content(token);
-            if ((token.text() != null && !token.text().isEmpty()) || logprob != null) {
-                frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
-                        List.of(new OpenAi.ChunkChoice(index, new OpenAi.Delta(null, token.text()), null,
-                                logprob == null ? null : new OpenAiLogprobs.Chat(List.of(logprob)))),
-                        null, new OpenAi.Cna(versions(token.circuits()), null))));
+            OpenAi.Cna cna = new OpenAi.Cna(versions(token.circuits()), null);
+            if (toolCalls == null) {
+                if ((token.text() != null && !token.text().isEmpty()) || logprob != null) {
+                    frames.add(frame(tokenChunk(new OpenAi.Delta(null, token.text()), logprob, cna)));
+                }
+            } else {
+                // text inside a tool-call block is held until the call is whole; its log-probabilities come as they are
+                if (token.text() != null && !token.text().isEmpty()) {
+                    toolCalls.push(token.text()).forEach(p -> frames.add(frame(chunk(delta(p), null, null, cna))));
+                }
+                if (logprob != null) {
+                    frames.add(frame(tokenChunk(new OpenAi.Delta(null, null), logprob, cna)));
+                }
             }
         } else if (event instanceof StreamEvent.CircuitSwap swap) {
             frames.add(frame(chunk(new OpenAi.Delta(null, null), null, new OpenAi.Cna(null, swap))));
         } else if (event instanceof StreamEvent.Done done) {
+            if (toolCalls != null) {
+                toolCalls.finish().forEach(p -> frames.add(frame(chunk(delta(p), null, null))));
+            }
             frames.add(frame(chunk(new OpenAi.Delta(null, null), finishReason(done), new OpenAi.Cna(versions(done.circuits()), null))));
             if (includeUsage) {
                 frames.add(frame(new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(), List.of(),
@@ -96,7 +112,7 @@ final class CompletionTranslator {
                 throw new ProblemException(ProblemType.BAD_GATEWAY, "the generation failed: " + error.detail());
             } else if (event instanceof StreamEvent.Done done) {
                 return new OpenAi.Completion(id, "chat.completion", model.created(), model.id(),
-                        List.of(new OpenAi.Choice(index, new OpenAi.Message("assistant", text.toString()), finishReason(done),
+                        List.of(new OpenAi.Choice(index, message(text.toString()), finishReason(done),
                                 asked ? new OpenAiLogprobs.Chat(logprobs) : null)),
                         usage(done), new OpenAi.Cna(versions(done.circuits()), null));
             } // circuit swaps: the final versions come with done
@@ -105,14 +121,59 @@ final class CompletionTranslator {
     }
 
     private OpenAi.Chunk chunk(OpenAi.Delta delta, String finishReason, OpenAi.Cna cna) {
-        return new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
-                List.of(new OpenAi.ChunkChoice(index, delta, finishReason)), null, cna);
+        return chunk(delta, finishReason, null, cna);
     }
 
-    /** OpenAI knows stop and length; cancelled never reaches a client (it is what a gone client causes). */
-    static String finishReason(StreamEvent.Done done) {
-        return StreamEvent.Done.LENGTH.equals(done.finishReason()) ? "length" : "stop";
+    private OpenAi.Chunk tokenChunk(OpenAi.Delta delta, OpenAiLogprobs.Content logprob, OpenAi.Cna cna) {
+        return chunk(delta, null, logprob, cna);
     }
+
+    private OpenAi.Chunk chunk(OpenAi.Delta delta, String finishReason, OpenAiLogprobs.Content logprob, OpenAi.Cna cna) {
+        return new OpenAi.Chunk(id, "chat.completion.chunk", model.created(), model.id(),
+                List.of(new OpenAi.ChunkChoice(index, delta, finishReason,
+                        logprob == null ? null : new OpenAiLogprobs.Chat(List.of(logprob)))), null, cna);
+    }
+
+    /** A streamed piece: content, or one whole tool call (with its index) in one delta. */
+    private static OpenAi.Delta delta(ToolCallStream.Piece piece) {
+        return piece.call() == null ? new OpenAi.Delta(null, piece.content())
+                : new OpenAi.Delta(null, null, List.of(piece.call()));
+    }
+
+    /** The reply as a message: with tools offered, its tool-call blocks as tool_calls (content null when only those). */
+    private OpenAi.Message message(String text) {
+        if (toolCalls == null) {
+            return new OpenAi.Message("assistant", text);
+        }
+        List<ToolCallStream.Piece> pieces = new ArrayList<>(toolCalls.push(text));
+        pieces.addAll(toolCalls.finish());
+        StringBuilder content = new StringBuilder();
+        List<OpenAi.ToolCall> calls = new ArrayList<>();
+        for (ToolCallStream.Piece p : pieces) {
+            if (p.call() != null) {
+                calls.add(p.call().inMessage());
+            } else {
+                content.append(p.content());
+            }
+        }
+        return calls.isEmpty() ? new OpenAi.Message("assistant", content.toString())
+                : new OpenAi.Message("assistant", content.isEmpty() ? null : content.toString(), calls);
+    }
+
+    /**
+     * OpenAI knows stop, length and tool_calls (a reply that called tools); cancelled never reaches a client (it is
+     * what a gone client causes).
+     */
+    private String finishReason(StreamEvent.Done done) {
+        return toolCalls != null && toolCalls.calls() > 0 && !StreamEvent.Done.LENGTH.equals(done.finishReason())
+                ? "tool_calls" : finishReason(done.finishReason());
+    }
+
+    /** OpenAI's finish reason of steering-service's: length stays, the rest (end of turn, stop string) is stop. */
+    static String finishReason(String reason) {
+        return StreamEvent.Done.LENGTH.equals(reason) ? "length" : "stop";
+    }
+
 
     private static OpenAi.Usage usage(StreamEvent.Done done) {
         StreamEvent.Usage u = done.usage();

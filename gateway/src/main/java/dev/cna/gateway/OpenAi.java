@@ -31,7 +31,28 @@ public final class OpenAi {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Delta(String role, String content) {}
+    public record Delta(String role, String content, @JsonProperty("tool_calls") List<ToolCall> toolCalls) {
+        public Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
+
+    /**
+     * A function call the model made: in a stream's delta with its {@code index} (the whole call in one delta), in a
+     * message without.
+     *
+     * @param index the call's position among the reply's calls (streamed deltas only), else null
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record ToolCall(Integer index, String id, String type, FunctionCall function) {
+        /** The call as a message lists it (no index). */
+        public ToolCall inMessage() {
+            return new ToolCall(null, id, type, function);
+        }
+    }
+
+    /** @param arguments the arguments as a JSON object's text, as OpenAI sends them */
+    public record FunctionCall(String name, String arguments) {}
 
     /** A whole {@code chat.completion} (stream false). */
     public record Completion(String id, String object, long created, String model, List<Choice> choices, Usage usage,
@@ -45,7 +66,13 @@ public final class OpenAi {
         }
     }
 
-    public record Message(String role, String content) {}
+    /** content is null (and written as null) when the reply is only tool calls. */
+    public record Message(String role, String content,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("tool_calls") List<ToolCall> toolCalls) {
+        public Message(String role, String content) {
+            this(role, content, null);
+        }
+    }
 
     public record Usage(@JsonProperty("prompt_tokens") int promptTokens,
                         @JsonProperty("completion_tokens") int completionTokens,

@@ -28,7 +28,8 @@ final class SamplingFields {
         return new GenerateRequest(base.prompt(), base.messages(), base.maxTokens(), base.temperature(), base.topK(),
                 base.topP(), base.seed(), base.stop(), base.steering(), base.steeringMode(), logprobs,
                 ChatRequestParser.number(body, "presence_penalty"), ChatRequestParser.number(body, "frequency_penalty"),
-                ChatRequestParser.number(body, "repetition_penalty"), ChatRequestParser.number(body, "min_p"), logitBias(body.get("logit_bias")), base.promptTokens());
+                ChatRequestParser.number(body, "repetition_penalty"), ChatRequestParser.number(body, "min_p"), logitBias(body.get("logit_bias")), base.promptTokens(),
+                base.jsonSchema(), base.tools(), base.toolChoice());
     }
 
     /** An integer field within [min, max], or null when absent. */

@@ -30,6 +30,6 @@ public record TextCompletionRequest(List<Prompt> prompts, GenerateRequest genera
         GenerateRequest g = generate;
         return new GenerateRequest(prompt.text(), null, g.maxTokens(), g.temperature(), g.topK(), g.topP(), g.seed(),
                 g.stop(), g.steering(), g.steeringMode(), g.logprobs(), g.presencePenalty(), g.frequencyPenalty(),
-                g.repetitionPenalty(), g.minP(), g.logitBias(), prompt.tokens());
+                g.repetitionPenalty(), g.minP(), g.logitBias(), prompt.tokens(), null, null, null);
     }
 }

@@ -187,7 +187,7 @@ final class TextCompletionTranslator {
     }
 
     private static void finish(State s, StreamEvent.Done done) {
-        s.finishReason = CompletionTranslator.finishReason(done);
+        s.finishReason = CompletionTranslator.finishReason(done.finishReason());
         if (done.usage() != null) {
             s.promptTokens = done.usage().promptTokens();
             s.completionTokens = done.usage().completionTokens();

@@ -26,7 +26,7 @@ final class GenerateRequests {
     static final int MAX_STOP_STRINGS = 4;
     static final int MAX_CIRCUITS = 16;
     static final double MAX_MULTIPLIER = 100;
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool");
 
     private GenerateRequests() {}
 
@@ -51,8 +51,8 @@ final class GenerateRequests {
             }
             for (int i = 0; i < request.messages().size(); i++) {
                 GenerateRequest.Message m = request.messages().get(i);
-                if (m == null || m.role() == null || !ROLES.contains(m.role()) || m.content() == null) {
-                    throw ProblemException.badRequest("messages[" + i + "] needs a role (system, user or assistant) and a content string");
+                if (m == null || m.role() == null || !ROLES.contains(m.role()) || (m.content() == null && m.toolCalls() == null)) {
+                    throw ProblemException.badRequest("messages[" + i + "] needs a role (system, user, assistant or tool) and a content string (or tool_calls)");
                 }
             }
         }
@@ -65,6 +65,7 @@ final class GenerateRequests {
             throw ProblemException.badRequest("stop takes at most " + MAX_STOP_STRINGS + " non-empty strings");
         }
         validateSteering(request.steering(), request.steeringMode());
+        StructuredOutput.validate(request);
         try {
             return new SamplingParams(
                     request.temperature() == null ? DEFAULT_TEMPERATURE : request.temperature().floatValue(),
@@ -103,7 +104,7 @@ final class GenerateRequests {
     /** The chat of a validated request, for the tokenizer's chat template (null for a raw prompt). */
     static List<ChatMessage> messages(GenerateRequest request) {
         return request.messages() == null ? null
-                : request.messages().stream().map(m -> new ChatMessage(m.role(), m.content())).toList();
+                : request.messages().stream().map(StructuredOutput::chatMessage).toList();
     }
 
     /** The steering entries of a validated request. */

@@ -51,7 +51,8 @@ public class GenerateResource {
         }
         Readiness.require(runtime);
         LoadedModel model = runtime.model();
-        SamplingParams params = GenerateRequests.validate(request, maxTokensLimit, model.tokenizer().vocabSize());
+        SamplingParams params = StructuredOutput.constrain(request,
+                GenerateRequests.validate(request, maxTokensLimit, model.tokenizer().vocabSize()), model.tokenizer());
         int[] prompt = tokens(request, model.tokenizer());
         int context = model.config().contextLength();
         if (prompt.length >= context) {
@@ -83,7 +84,8 @@ public class GenerateResource {
         if (request.promptTokens() != null) {
             return SamplingControlsRequests.promptTokens(request.promptTokens(), tokenizer.vocabSize(), "prompt_tokens");
         }
-        String text = request.prompt() != null ? request.prompt() : tokenizer.formatChat(GenerateRequests.messages(request), true);
+        String text = request.prompt() != null ? request.prompt()
+                : StructuredOutput.render(request, GenerateRequests.messages(request), tokenizer);
         return tokenizer.encodePrompt(text);
     }
 

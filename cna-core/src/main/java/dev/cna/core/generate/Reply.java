@@ -1,5 +1,6 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.generate.constraint.TokenConstraint;
 import dev.cna.core.tokenizer.StreamingDetokenizer;
 import dev.cna.core.tokenizer.Tokenizer;
 
@@ -23,6 +24,7 @@ final class Reply {
     final SamplingParams params;
     final int promptTokens;
     private final Sampler sampler;
+    private final TokenConstraint.Row constraint; // null for free text
     private final StreamingDetokenizer detokenizer;
     private final StopStrings stops;
     private final LogitControls controls;
@@ -38,6 +40,7 @@ final class Reply {
         this.promptTokens = prompt.length;
         this.controls = new LogitControls(params.controls(), prompt);
         this.sampler = new Sampler(params);
+        this.constraint = params.constraint() == null ? null : params.constraint().start();
         this.detokenizer = new StreamingDetokenizer(tokenizer);
         this.stops = new StopStrings(params.stop());
         this.stopIds = tokenizer.stopIds();
@@ -50,7 +53,11 @@ final class Reply {
      * @return the token fed to the next forward pass; meaningless once {@link #finished()}
      */
     int next(float[] logits, boolean contextFull, Sink sink) {
-        int token = sampler.next(controls.apply(logits));
+        float[] controlled = controls.apply(logits);
+        int token = sampler.next(controlled);
+        if (constraint != null) {
+            token = constraint.choose(token, controlled, sampler::next);
+        }
         int top = params.controls().logprobs();
         logprobs = top < 0 ? null : Logprobs.of(logits, token, top);
         finish = accept(token, contextFull, sink);

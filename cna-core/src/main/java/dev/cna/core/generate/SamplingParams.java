@@ -1,5 +1,7 @@
 package dev.cna.core.generate;
 
+import dev.cna.core.generate.constraint.TokenConstraint;
+
 import java.util.List;
 
 /**
@@ -12,9 +14,10 @@ import java.util.List;
  * @param maxTokens   most tokens to generate
  * @param stop        strings that end the reply; they are not part of the returned text
  * @param controls    penalties, min-p, logit bias and log-probabilities ({@link SamplingControls#NONE}: none)
+ * @param constraint  what the reply must be (JSON of a schema), enforced token by token; null = free text
  */
 public record SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop,
-                             SamplingControls controls) {
+                             SamplingControls controls, TokenConstraint constraint) {
 
     /** OpenAI's upper bound: above it sampling is close to uniform over the top-k/top-p set. */
     public static final float MAX_TEMPERATURE = 2f;
@@ -36,9 +39,20 @@ public record SamplingParams(float temperature, int topK, float topP, long seed,
         controls = controls == null ? SamplingControls.NONE : controls;
     }
 
-    /** Without penalties, bias, min-p or log-probabilities. */
+    /** Free text, with penalties, bias, min-p or log-probabilities. */
+    public SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop,
+                          SamplingControls controls) {
+        this(temperature, topK, topP, seed, maxTokens, stop, controls, null);
+    }
+
+    /** Free text without penalties, bias, min-p or log-probabilities. */
     public SamplingParams(float temperature, int topK, float topP, long seed, int maxTokens, List<String> stop) {
-        this(temperature, topK, topP, seed, maxTokens, stop, SamplingControls.NONE);
+        this(temperature, topK, topP, seed, maxTokens, stop, SamplingControls.NONE, null);
+    }
+
+    /** These settings with the reply constrained (null = free text). */
+    public SamplingParams withConstraint(TokenConstraint constraint) {
+        return new SamplingParams(temperature, topK, topP, seed, maxTokens, stop, controls, constraint);
     }
 
     public static SamplingParams greedy(int maxTokens) {

@@ -56,6 +56,17 @@ public final class ChatTemplate {
      * @throws IllegalArgumentException when the template rejects the conversation (its raise_exception)
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, null, addGenerationPrompt);
+    }
+
+    /**
+     * The conversation with tool definitions as the model's prompt text.
+     *
+     * @param tools OpenAI function tools bound to the template's {@code tools}, or null for none
+     * @throws IllegalStateException    when the model has no template, or the template cannot be rendered
+     * @throws IllegalArgumentException when the template rejects the conversation (its raise_exception)
+     */
+    public String render(List<ChatMessage> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
         if (template == null) {
             throw new IllegalStateException("this model has no chat template: send the prompt as raw text "
                     + "(raw mode, no chat formatting) instead");
@@ -65,11 +76,20 @@ public final class ChatTemplate {
             Map<String, Object> msg = new LinkedHashMap<>();
             msg.put("role", m.role());
             msg.put("content", m.content());
+            if (m.toolCalls() != null) {
+                msg.put("tool_calls", m.toolCalls());
+            }
+            if (m.toolCallId() != null) {
+                msg.put("tool_call_id", m.toolCallId());
+            }
             msgs.add(msg);
         }
         Map<String, Object> bindings = new HashMap<>();
         bindings.put("messages", msgs);
         bindings.put("add_generation_prompt", addGenerationPrompt);
+        if (tools != null) {
+            bindings.put("tools", tools);
+        }
         if (bosToken != null) {
             bindings.put("bos_token", bosToken);
         }
@@ -94,6 +114,25 @@ public final class ChatTemplate {
         }
         return result.getOutput();
     }
+
+    /**
+     * Whether the template renders tool definitions: a probe tool's name shows up in the prompt (templates without
+     * tool support ignore {@code tools}).
+     */
+    public boolean supportsTools() {
+        if (template == null) {
+            return false;
+        }
+        Map<String, Object> probe = Map.of("type", "function", "function",
+                Map.of("name", TOOL_PROBE, "description", "", "parameters", Map.of("type", "object")));
+        try {
+            return render(List.of(new ChatMessage("user", "")), List.of(probe), true).contains(TOOL_PROBE);
+        } catch (RuntimeException e) {
+            return false; // a template that fails on tools does not support them
+        }
+    }
+
+    private static final String TOOL_PROBE = "cna_tool_probe_7f3a";
 
     private static Jinjava createEngine() {
         CompositeELResolver resolver = new CompositeELResolver();

@@ -32,15 +32,17 @@ public final class Tokenizer implements AutoCloseable {
     private final int[] stopIds;
     private final int vocabSize;
     private final ChatTemplate chatTemplate;
+    private final TokenBytes tokenBytes;
 
     private Tokenizer(HuggingFaceTokenizer hf, int bosId, boolean addBos, int[] stopIds, int vocabSize,
-                      ChatTemplate chatTemplate) {
+                      ChatTemplate chatTemplate, TokenBytes tokenBytes) {
         this.hf = hf;
         this.bosId = bosId;
         this.addBos = addBos;
         this.stopIds = stopIds;
         this.vocabSize = vocabSize;
         this.chatTemplate = chatTemplate;
+        this.tokenBytes = tokenBytes;
     }
 
     public static Tokenizer create(TokenizerSpec spec) {
@@ -60,7 +62,9 @@ public final class Tokenizer implements AutoCloseable {
             int[] stopIds = spec.stopTokens().stream().mapToInt(t -> singleId(hf, t, "stop token")).toArray();
             String eos = spec.stopTokens().get(0);
             ChatTemplate template = new ChatTemplate(spec.chatTemplate(), spec.bosToken(), eos);
-            return new Tokenizer(hf, bosId, spec.addBos(), stopIds, vocabSize(spec.tokenizerJson()), template);
+            int vocabSize = vocabSize(spec.tokenizerJson());
+            return new Tokenizer(hf, bosId, spec.addBos(), stopIds, vocabSize, template,
+                    TokenBytes.of(spec.tokenizerJson(), vocabSize));
         } catch (RuntimeException e) {
             hf.close();
             throw e;
@@ -114,6 +118,11 @@ public final class Tokenizer implements AutoCloseable {
     /** The number of token ids the tokenizer knows (the model's embedding table may be larger). */
     public int vocabSize() {
         return vocabSize;
+    }
+
+    /** Each id's raw bytes (what constrained sampling matches against). */
+    public TokenBytes tokenBytes() {
+        return tokenBytes;
     }
 
     public ChatTemplate chatTemplate() {

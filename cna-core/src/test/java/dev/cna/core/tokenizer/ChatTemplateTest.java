@@ -69,6 +69,40 @@ class ChatTemplateTest {
         assertCases("qwen2.5", 10);
     }
 
+    /** Tool definitions, assistant tool calls and tool results, against jinja2 (tools/fixtures/tool_template_fixtures.py). */
+    @Test
+    @SuppressWarnings("unchecked")
+    void qwen25TemplateRendersToolsAsJinja2() throws IOException {
+        JsonNode fixture;
+        try (InputStream in = ChatTemplateTest.class.getResourceAsStream("/fixtures/tokenizer/qwen2.5-tools.json")) {
+            fixture = new ObjectMapper().readTree(in);
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<Map<String, Object>> tools = new ArrayList<>();
+        fixture.get("tools").forEach(t -> tools.add(json.convertValue(t, Map.class)));
+        ChatTemplate template = new ChatTemplate(templates.get("qwen2.5"), null, "<|im_end|>");
+        assertTrue(template.supportsTools());
+        assertEquals(false, new ChatTemplate(templates.get("smollm2"), null, null).supportsTools());
+        int count = 0;
+        for (JsonNode c : fixture.get("cases")) {
+            List<ChatMessage> messages = new ArrayList<>();
+            for (JsonNode m : fixture.get("conversations").get(c.get("conversation").asText())) {
+                List<Map<String, Object>> calls = null;
+                if (m.has("tool_calls")) {
+                    calls = new ArrayList<>();
+                    for (JsonNode call : m.get("tool_calls")) {
+                        calls.add(json.convertValue(call, Map.class));
+                    }
+                }
+                messages.add(new ChatMessage(m.get("role").asText(), m.get("content").isNull() ? null : m.get("content").asText(),
+                        calls, m.path("tool_call_id").textValue()));
+            }
+            assertEquals(c.get("expected").asText(), template.render(messages, tools, true), c.get("conversation").asText());
+            count++;
+        }
+        assertEquals(3, count);
+    }
+
     @Test
     void mistralTemplateRendersAsJinja2AndRejectsWhatItRejects() {
         assertCases("mistral-v0.3", 10);

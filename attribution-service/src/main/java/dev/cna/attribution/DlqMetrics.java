@@ -8,8 +8,8 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * Counters: dead-lettered events per class, duplicates skipped, events applied, circuit versions published, circuits
- * not published because their selection failed.
+ * Counters: dead-lettered events per class, duplicates skipped, events applied, prompts run through the model, circuit
+ * versions published, circuits not published because their selection failed.
  */
 @ApplicationScoped
 public class DlqMetrics {
@@ -19,6 +19,7 @@ public class DlqMetrics {
     private final Counter published;
     private final Counter tombstones;
     private final Counter selectionFailures;
+    private final Counter prompts;
 
     DlqMetrics(MeterRegistry registry) {
         for (ErrorClass c : ErrorClass.values()) {
@@ -31,6 +32,7 @@ public class DlqMetrics {
         tombstones = Counter.builder("cna.attribution.circuits.tombstones").description("circuits deleted by reset").register(registry);
         selectionFailures = Counter.builder("cna.attribution.selection.failures")
                 .description("circuits not published because their selection failed (the events stay applied)").register(registry);
+        prompts = Counter.builder("cna.attribution.prompts").description("prompts run through the model").register(registry);
     }
 
     // Methods, not fields: callers hold a client proxy of this bean.
@@ -52,6 +54,15 @@ public class DlqMetrics {
 
     public void tombstone() {
         tombstones.increment();
+    }
+
+    public void prompt() {
+        prompts.increment();
+    }
+
+    /** Prompts run through the model since the start. */
+    public double prompts() {
+        return prompts.count();
     }
 
     public void selectionFailed() {

@@ -44,6 +44,9 @@ final class StreamsInstance implements AutoCloseable {
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+        // a closed instance does not leave the group: the next one gets its partitions after the session timeout
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 6000);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), 1000);
         Topics.ensure(bootstrap, 1);
         model.load();
         AttributionSettings settings = new AttributionSettings(64, Duration.ofMillis(200), Duration.ofDays(7), faultPrompt);

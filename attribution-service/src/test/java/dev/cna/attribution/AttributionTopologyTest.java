@@ -103,6 +103,7 @@ class AttributionTopologyTest {
         }
         Map<String, Circuit> perEvent = run(events, 1);
         Map<String, Circuit> batched = run(events, 64);
+        assertEquals(Set.of("a", "b"), batched.keySet());
         for (String f : List.of("a", "b")) {
             List<String> pos = new ArrayList<>();
             List<String> neg = new ArrayList<>();
@@ -116,7 +117,6 @@ class AttributionTopologyTest {
             TestModels.assertSameCircuit(TestModels.direct(model.model(), f, pos, neg, TOP5), batched.get(f));
             TestModels.assertSameCircuit(batched.get(f), perEvent.get(f));
         }
-        assertEquals(1, batched.get("a").version(), "one flush: one version");
     }
 
     @Test
@@ -126,7 +126,7 @@ class AttributionTopologyTest {
             d.send("r", e1);
             d.send("r", e1);
             d.flush();
-            Circuit v1 = CircuitJson.read(d.circuits.readValuesToList().get(0));
+            Circuit v1 = circuit(d.circuits.readValuesToList().get(0));
             assertEquals(1, v1.stats().positiveCount(), "the duplicate did not count");
             assertEquals(1.0, d.registry.get("cna.attribution.duplicates").counter().count());
             d.send("r", "{\"schema\":\"cna.prompt-pairs/v1\",\"id\":\"r-2\",\"type\":\"reset\",\"feature\":\"r\"}");
@@ -136,7 +136,7 @@ class AttributionTopologyTest {
             assertNull(tombstone.value());
             d.send("r", pairs("r", "r-3", List.of("in the fox"), List.of("the tea")));
             d.flush();
-            Circuit v2 = CircuitJson.read(d.circuits.readValuesToList().get(0));
+            Circuit v2 = circuit(d.circuits.readValuesToList().get(0));
             assertEquals(2, v2.version(), "versions go on after a reset");
             assertEquals(1, v2.stats().positiveCount(), "the reset cleared the sums");
             FeatureMeta meta = FeatureStore.readMeta(d.meta().get("r"));
@@ -159,21 +159,37 @@ class AttributionTopologyTest {
             assertEquals("invalid-json", new String(dead.headers().lastHeader(DeadLetters.H_ERROR).value(), StandardCharsets.UTF_8));
             assertEquals("0", new String(dead.headers().lastHeader(DeadLetters.H_OFFSET).value(), StandardCharsets.UTF_8));
             assertTrue(d.dlq.isEmpty());
-            assertEquals(1, CircuitJson.read(d.circuits.readValuesToList().get(0)).version());
+            assertEquals(1, circuit(d.circuits.readValuesToList().get(0)).version());
         }
     }
 
-    /** The events through a fresh topology flushing every {@code flushEvents}; the last circuit per feature. */
+    /**
+     * The events through a fresh topology flushing every {@code flushEvents}: per feature, the circuit of its final
+     * state (read back from the stores; the last one published may be older, as an unchanged selection is not
+     * published again).
+     */
     private static Map<String, Circuit> run(List<String> events, int flushEvents) throws Exception {
         try (Driver d = new Driver(flushEvents)) {
             for (String e : events) {
                 d.send(JSON.readTree(e).get("feature").asText(), e);
             }
             d.flush();
-            Map<String, Circuit> last = new java.util.HashMap<>();
-            d.circuits.readKeyValuesToList().forEach(kv -> last.put(kv.key, CircuitJson.read(new String(kv.value, StandardCharsets.UTF_8))));
-            return last;
+            if (flushEvents == 64) {
+                assertEquals(2, d.circuits.readValuesToList().size(), "one flush: one version per feature");
+            }
+            Map<String, Circuit> out = new java.util.HashMap<>();
+            FeatureStore store = new FeatureStore(d.meta(), d.driver.getKeyValueStore(FeatureStore.SUMS),
+                    model.model().config().layers(), model.model().config().intermediateSize());
+            for (String f : List.of("a", "b")) {
+                FeatureMeta m = store.meta(f);
+                out.put(f, model.attribution().circuit(f, 1, store.sums(m), m.options(), null));
+            }
+            return out;
         }
+    }
+
+    private static Circuit circuit(byte[] json) {
+        return CircuitJson.read(new String(json, StandardCharsets.UTF_8));
     }
 
     private static String pairs(String feature, String id, List<String> positive, List<String> negative) {

@@ -2,6 +2,7 @@ package dev.cna.attribution;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.EnumMap;
@@ -12,6 +13,7 @@ import java.util.Map;
  * versions published, circuits not published because their selection failed.
  */
 @ApplicationScoped
+@Startup // every counter on /q/metrics from the start, also those still at 0 (a restart that runs no prompt)
 public class DlqMetrics {
     private final Map<ErrorClass, Counter> dlq = new EnumMap<>(ErrorClass.class);
     private final Counter duplicates;

@@ -62,7 +62,8 @@ class ScaleOutIT {
 
     @Test
     void twoInstancesShareThePartitionsSurviveAKillAndRestartFromTheirChangelogs() throws Exception {
-        Path state = Files.createDirectories(Path.of("target", "scale-out-state"));
+        // a state directory per run: local state belongs to one cluster (this run's temporary broker)
+        Path state = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "scale-out-state-");
         try (DevKafka kafka = DevKafka.startTemporary();
              KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
                      ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
@@ -195,11 +196,11 @@ class ScaleOutIT {
 
     /** GET /features of one instance: name -> the feature's view. */
     private static Map<String, JsonPath> allFeatures(ServiceProcess s) {
-        JsonPath all = given().get(s.url() + "/features").then().statusCode(200).extract().jsonPath();
+        String body = given().get(s.url() + "/features").then().statusCode(200).extract().asString();
+        List<Map<String, Object>> features = JsonPath.from(body).getList("features");
         Map<String, JsonPath> out = new HashMap<>();
-        List<Map<String, Object>> features = all.getList("features");
         for (int k = 0; k < features.size(); k++) {
-            out.put((String) features.get(k).get("name"), all.setRootPath("features[" + k + "]"));
+            out.put((String) features.get(k).get("name"), JsonPath.from(body).setRootPath("features[" + k + "]"));
         }
         return out;
     }

@@ -51,7 +51,8 @@ public final class AttributionRestartBench {
         int events = Integer.parseInt(o.getOrDefault("events", "2000"));
         int features = Integer.parseInt(o.getOrDefault("features", "16"));
         Path out = Path.of(o.getOrDefault("out", "results"));
-        Path state = Files.createDirectories(Path.of("target", "attribution-restart-state"));
+        // a state directory per run: local state belongs to one cluster (this run's temporary broker)
+        Path state = Files.createTempDirectory(Files.createDirectories(Path.of("target")), "attribution-restart-state-");
         Map<String, Object> machine = Report.machine();
         List<Restart> restarts = new ArrayList<>();
         long applyMs;

@@ -2,16 +2,18 @@ package dev.cna.attribution;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.EnumMap;
 import java.util.Map;
 
 /**
- * Counters: dead-lettered events per class, duplicates skipped, events applied, circuit versions published, circuits
- * not published because their selection failed.
+ * Counters: dead-lettered events per class, duplicates skipped, events applied, prompts run through the model, circuit
+ * versions published, circuits not published because their selection failed.
  */
 @ApplicationScoped
+@Startup // every counter on /q/metrics from the start, also those still at 0 (a restart that runs no prompt)
 public class DlqMetrics {
     private final Map<ErrorClass, Counter> dlq = new EnumMap<>(ErrorClass.class);
     private final Counter duplicates;
@@ -19,6 +21,7 @@ public class DlqMetrics {
     private final Counter published;
     private final Counter tombstones;
     private final Counter selectionFailures;
+    private final Counter prompts;
 
     DlqMetrics(MeterRegistry registry) {
         for (ErrorClass c : ErrorClass.values()) {
@@ -31,6 +34,7 @@ public class DlqMetrics {
         tombstones = Counter.builder("cna.attribution.circuits.tombstones").description("circuits deleted by reset").register(registry);
         selectionFailures = Counter.builder("cna.attribution.selection.failures")
                 .description("circuits not published because their selection failed (the events stay applied)").register(registry);
+        prompts = Counter.builder("cna.attribution.prompts").description("prompts run through the model").register(registry);
     }
 
     // Methods, not fields: callers hold a client proxy of this bean.
@@ -52,6 +56,15 @@ public class DlqMetrics {
 
     public void tombstone() {
         tombstones.increment();
+    }
+
+    public void prompt() {
+        prompts.increment();
+    }
+
+    /** Prompts run through the model since the start. */
+    public double prompts() {
+        return prompts.count();
     }
 
     public void selectionFailed() {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.cna.core.attribution.SelectionOptions;
 import dev.cna.core.circuit.Circuit;
 import dev.cna.core.circuit.CircuitJson;
-import dev.cna.core.runtime.torch.WeightStorage;
 import dev.cna.devstack.DevKafka;
 import dev.cna.devstack.DevKafkaTestResource;
 import dev.cna.devstack.KafkaClients;
@@ -26,6 +25,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,13 +35,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Future;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -48,11 +47,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * refused against the model ({@code invalid-option}); (c) an event whose forward pass throws in the middle of a
  * batch shared with good events ({@code processing-failed}; no prompt fails naturally, so the test-only setting
  * {@code cna.attribution.fault.prompt} makes one) is dead-lettered alone: the good events of that batch are applied
- * exactly once, a good event right after is published, the pipeline stays ready and live, and a restarted pipeline
- * replays all of it, becomes ready and dead-letters nothing twice.
+ * exactly once, a good event right after is published, the instance stays ready and live, and an instance restarted
+ * on an empty state directory restores the state from the changelogs, becomes ready, runs no prompt again and
+ * dead-letters nothing twice.
  *
- * <p>Like {@link RestartMidStreamTest}: its own broker (so all records of the stream are in one poll of a pipeline
- * started after they were produced), real {@link Pipeline}s wired as the service wires them, one loaded default model.
+ * <p>Its own broker (so all records of the stream are in one poll of an instance started after they were produced),
+ * real Kafka Streams instances wired as the service wires them ({@link StreamsInstance}), one loaded default model.
  * The same three events also go through the application itself, checked over HTTP (health, metrics).
  */
 @QuarkusTest
@@ -127,16 +127,18 @@ class BadEventsKeepThePipelineRunningTest {
                 }
             }
 
-            SimpleMeterRegistry metrics1 = new SimpleMeterRegistry();
-            Pipeline first = pipeline(bootstrap, metrics1);
+            Path state = Files.createTempDirectory("attribution-state");
+            StreamsInstance first = instance(bootstrap, state);
+            SimpleMeterRegistry metrics1 = first.registry;
             first.start();
             try {
-                awaitTrue(() -> first.caughtUp() && first.backlog() == 0, first, "the pipeline did not get through the stream");
+                first.awaitTrue(() -> first.views().containsKey(GOOD) && first.views().get(GOOD).events() == 2,
+                        "the instance did not get through the stream");
                 for (Map.Entry<String, String> e : bad.entrySet()) {
                     ConsumerRecord<String, String> dead = deadLetter(bootstrap, sent.get(e.getKey()));
-                    assertEquals(e.getValue(), header(dead, Pipeline.H_ERROR), e.getKey());
+                    assertEquals(e.getValue(), header(dead, DeadLetters.H_ERROR), e.getKey());
                     assertEquals(e.getKey(), dead.key());
-                    String detail = header(dead, Pipeline.H_DETAIL);
+                    String detail = header(dead, DeadLetters.H_DETAIL);
                     System.out.printf("hardening: %s -> %s: %s%n", e.getKey(), e.getValue(), detail);
                     switch (e.getKey()) {
                         case "hard-a" -> assertTrue(detail.contains("topK 2147483647") && detail.contains("46080"), detail);
@@ -152,6 +154,7 @@ class BadEventsKeepThePipelineRunningTest {
                 Circuit two = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 3);
                 TestModels.assertSameCircuit(expectedTwo, two);
                 assertEquals(new Circuit.Source(Topics.PAIRS, 0, sent.get("g-2").offset()), two.source());
+                first.awaitTrue(() -> first.views().get(GOOD).hasCircuit(), "the state is committed after the publish");
                 FeatureView view = first.views().get(GOOD);
                 assertEquals(2, view.events());
                 assertEquals(3, view.positive(), "no prompt of the failed batch counted twice");
@@ -159,37 +162,38 @@ class BadEventsKeepThePipelineRunningTest {
                 for (String feature : bad.keySet()) {
                     assertTrue(first.views().get(feature) == null, feature + " has no state: nothing of it was applied");
                 }
-                assertReadyAndLive(first);
+                first.assertReadyAndLive();
 
                 // a good event right after is applied and published
                 KafkaClients.produce(bootstrap, Topics.PAIRS, GOOD, pairs("g-3", GOOD, pos3, neg3, o -> {}));
                 Circuit three = awaitCircuit(bootstrap, c -> c.stats().positiveCount() == 4);
                 TestModels.assertSameCircuit(expectedThree, three);
                 assertTrue(three.version() > two.version());
-                assertReadyAndLive(first);
+                first.assertReadyAndLive();
             } finally {
-                first.stop();
+                first.close();
             }
-            assertTrue(first.failure() == null, "stopped cleanly: " + first.failure());
             long dlqBefore = KafkaClients.readAll(bootstrap, Topics.DLQ).size();
             long circuitsBefore = KafkaClients.readAll(bootstrap, Topics.CIRCUITS).size();
 
-            // restart: a fresh pipeline replays the whole stream, does not stop on the bad events, sends none of them again
-            SimpleMeterRegistry metrics2 = new SimpleMeterRegistry();
-            Pipeline second = pipeline(bootstrap, metrics2);
+            // restart on a fresh state directory: the state comes back from the changelogs, no event runs again, the bad
+            // ones are not dead-lettered again, the model is not called
+            StreamsInstance second = instance(bootstrap, Files.createTempDirectory("attribution-state"));
+            SimpleMeterRegistry metrics2 = second.registry;
             second.start();
             try {
-                awaitTrue(() -> second.caughtUp() && second.backlog() == 0 && second.views().get(GOOD) != null
-                        && second.views().get(GOOD).events() == 3, second, "the restarted pipeline did not become ready");
-                Thread.sleep(1500); // a dead letter or a publish would happen right after the replay
-                assertReadyAndLive(second);
+                second.awaitTrue(() -> second.ready() && second.views().get(GOOD) != null
+                        && second.views().get(GOOD).events() == 3, "the restarted instance did not become ready");
+                Thread.sleep(1500); // a dead letter or a publish would happen right after the restore
+                second.assertReadyAndLive();
+                assertEquals(0.0, second.metrics.prompts(), "the restore runs no prompt through the model");
                 assertEquals(4, second.views().get(GOOD).positive());
                 assertEquals(dlqBefore, KafkaClients.readAll(bootstrap, Topics.DLQ).size(), "no event dead-lettered twice");
                 assertEquals(bad.size(), dlqBefore);
                 assertEquals(0.0, metrics2.get("cna.attribution.dlq").counters().stream().mapToDouble(c -> c.count()).sum());
                 assertEquals(circuitsBefore, KafkaClients.readAll(bootstrap, Topics.CIRCUITS).size(), "the unchanged circuit is not re-published");
             } finally {
-                second.stop();
+                second.close();
             }
         }
     }
@@ -203,7 +207,7 @@ class BadEventsKeepThePipelineRunningTest {
         for (Map.Entry<String, String> e : bad.entrySet()) {
             RecordMetadata m = KafkaClients.produce(Topics.PAIRS, e.getKey(), badEvent(e.getKey()));
             ConsumerRecord<String, String> dead = deadLetter(KafkaClients.bootstrap(), m);
-            assertEquals(e.getValue(), header(dead, Pipeline.H_ERROR));
+            assertEquals(e.getValue(), header(dead, DeadLetters.H_ERROR));
             given().get("/q/health/ready").then().statusCode(200);
             given().get("/q/health/live").then().statusCode(200);
         }
@@ -217,30 +221,19 @@ class BadEventsKeepThePipelineRunningTest {
         given().get("/q/health/ready").then().statusCode(200);
     }
 
-    /** A pipeline thread that has ended while it should run makes the service not live. */
+    /** An instance whose Kafka Streams has stopped while it should run makes the service not live. */
     @Test
-    void aPipelineWhoseThreadEndedIsNotLive() throws Exception {
-        Pipeline p = new Pipeline();
-        p.bootstrap = "localhost:1";
-        p.metrics = new DlqMetrics(new SimpleMeterRegistry());
-        p.model = new ModelHolder();
-        p.model.model = "/nonexistent/model.gguf";
-        p.model.weights = WeightStorage.F32;
-        PipelineHealth.Live live = new PipelineHealth.Live();
-        live.pipeline = p;
-        assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live while starting");
-        p.start();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (p.alive()) {
-            assertTrue(System.nanoTime() < deadline);
-            Thread.sleep(50);
+    void anInstanceThatStoppedIsNotLive() throws Exception {
+        try (StreamsInstance i = instance(KafkaClients.bootstrap(), Files.createTempDirectory("attribution-state"))) {
+            AttributionHealth.Live live = new AttributionHealth.Live();
+            live.streams = i.streams;
+            assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live while starting");
+            i.start();
+            i.close();
+            HealthCheckResponse r = live.call();
+            assertEquals(HealthCheckResponse.Status.DOWN, r.getStatus());
+            assertEquals("NOT_RUNNING", r.getData().orElseThrow().get("streams"));
         }
-        Thread.sleep(100);
-        assertFalse(p.live());
-        HealthCheckResponse r = live.call();
-        assertEquals(HealthCheckResponse.Status.DOWN, r.getStatus());
-        assertTrue(r.getData().isPresent() && r.getData().get().containsKey("failure"), String.valueOf(r.getData()));
-        p.stop();
     }
 
     /**
@@ -260,17 +253,6 @@ class BadEventsKeepThePipelineRunningTest {
         };
     }
 
-    private static void assertReadyAndLive(Pipeline p) {
-        PipelineHealth.Ready ready = new PipelineHealth.Ready();
-        ready.pipeline = p;
-        ready.model = model;
-        PipelineHealth.Live live = new PipelineHealth.Live();
-        live.pipeline = p;
-        assertEquals(HealthCheckResponse.Status.UP, ready.call().getStatus(), "ready");
-        assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live");
-        assertTrue(p.alive() && p.failure() == null, "pipeline running: " + p.failure());
-    }
-
     private static void awaitServiceReady() throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (given().get("/q/health/ready").statusCode() != 200) {
@@ -280,8 +262,8 @@ class BadEventsKeepThePipelineRunningTest {
     }
 
     static ConsumerRecord<String, String> deadLetter(String bootstrap, RecordMetadata m) {
-        return KafkaClients.await(bootstrap, Topics.DLQ, r -> Long.toString(m.offset()).equals(header(r, Pipeline.H_OFFSET))
-                && Integer.toString(m.partition()).equals(header(r, Pipeline.H_PARTITION)), WAIT);
+        return KafkaClients.await(bootstrap, Topics.DLQ, r -> Long.toString(m.offset()).equals(header(r, DeadLetters.H_OFFSET))
+                && Integer.toString(m.partition()).equals(header(r, DeadLetters.H_PARTITION)), WAIT);
     }
 
     private static Circuit awaitCircuit(String bootstrap, java.util.function.Predicate<Circuit> match) {
@@ -289,26 +271,9 @@ class BadEventsKeepThePipelineRunningTest {
                 && match.test(CircuitJson.read(r.value())), WAIT).value());
     }
 
-    /** A Pipeline wired as CDI wires it in the service (fault prompt as in the test profile), with the shared model. */
-    private static Pipeline pipeline(String bootstrap, SimpleMeterRegistry registry) {
-        Pipeline p = new Pipeline();
-        p.bootstrap = bootstrap;
-        p.createTopics = true;
-        p.partitions = 1;
-        p.model = model;
-        p.metrics = new DlqMetrics(registry);
-        p.faultPrompt = Optional.of(FAULT);
-        return p;
-    }
-
-    private static void awaitTrue(BooleanSupplier condition, Pipeline p, String message) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertTrue(p.failure() == null, "pipeline failed: " + p.failure());
-            assertTrue(p.live(), "pipeline thread ended");
-            assertTrue(System.nanoTime() < deadline, message);
-            Thread.sleep(50);
-        }
+    /** An instance as the service runs it (fault prompt as in the test profile), with the shared model. */
+    private static StreamsInstance instance(String bootstrap, Path state) throws Exception {
+        return new StreamsInstance(bootstrap, "cna-attribution-test", state, model, Optional.of(FAULT));
     }
 
     @SafeVarargs

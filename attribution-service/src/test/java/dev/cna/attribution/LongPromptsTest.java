@@ -13,7 +13,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -104,19 +104,15 @@ class LongPromptsTest {
                 producer.flush();
             }
 
-            Pipeline p = new Pipeline();
-            p.bootstrap = bootstrap;
-            p.createTopics = true;
-            p.partitions = 1;
-            p.model = model;
-            SimpleMeterRegistry registry = new SimpleMeterRegistry();
-            p.metrics = new DlqMetrics(registry);
+            StreamsInstance p = new StreamsInstance(bootstrap, "cna-attribution-long", Files.createTempDirectory("attribution-state"),
+                    model, Optional.empty());
+            SimpleMeterRegistry registry = p.registry;
             p.start();
             try {
                 for (int i = 0; i < EVENTS; i++) {
                     ConsumerRecord<String, String> dead = BadEventsKeepThePipelineRunningTest.deadLetter(bootstrap, longEvents.get(i).get());
-                    assertEquals("too-large", header(dead, Pipeline.H_ERROR));
-                    String detail = header(dead, Pipeline.H_DETAIL);
+                    assertEquals("too-large", header(dead, DeadLetters.H_ERROR));
+                    String detail = header(dead, DeadLetters.H_DETAIL);
                     assertTrue(detail.contains(longTokens + " tokens") && detail.contains("cna.attribution.memory-budget"), detail);
                     if (i == 0) {
                         System.out.println("long prompts: " + detail);
@@ -124,7 +120,7 @@ class LongPromptsTest {
                 }
                 assertEquals(1, awaitCircuit(bootstrap, "mid", p).stats().positiveCount());
                 awaitCircuit(bootstrap, "short", p);
-                assertReadyAndLive(p);
+                p.assertReadyAndLive();
                 assertEquals((double) EVENTS, registry.get("cna.attribution.dlq").tag("class", "too-large").counter().count());
                 assertEquals(2.0, registry.get("cna.attribution.events").counter().count());
 
@@ -133,9 +129,9 @@ class LongPromptsTest {
                         List.of("Say something kind."), o -> o.put("topK", 20)));
                 Circuit after = awaitCircuit(bootstrap, "after", p);
                 assertEquals(1, after.stats().positiveCount());
-                assertReadyAndLive(p);
+                p.assertReadyAndLive();
             } finally {
-                p.stop();
+                p.close();
                 rss.close();
             }
         }
@@ -150,19 +146,8 @@ class LongPromptsTest {
         assertTrue(rss.peak() <= ceiling, "peak RSS " + (rss.peak() >> 20) + " MiB over the ceiling " + (ceiling >> 20) + " MiB");
     }
 
-    private static Circuit awaitCircuit(String bootstrap, String feature, Pipeline p) {
-        assertTrue(p.failure() == null && p.live(), "pipeline failed: " + p.failure());
+    private static Circuit awaitCircuit(String bootstrap, String feature, StreamsInstance p) {
         return CircuitJson.read(KafkaClients.await(bootstrap, Topics.CIRCUITS, r -> feature.equals(r.key()) && r.value() != null, WAIT).value());
-    }
-
-    private static void assertReadyAndLive(Pipeline p) {
-        PipelineHealth.Ready ready = new PipelineHealth.Ready();
-        ready.pipeline = p;
-        ready.model = model;
-        PipelineHealth.Live live = new PipelineHealth.Live();
-        live.pipeline = p;
-        assertEquals(HealthCheckResponse.Status.UP, ready.call().getStatus(), "ready");
-        assertEquals(HealthCheckResponse.Status.UP, live.call().getStatus(), "live");
     }
 
     /** This process's VmRSS, sampled every 20 ms from /proc/self/status by a background thread. */

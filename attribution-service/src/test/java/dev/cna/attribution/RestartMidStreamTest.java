@@ -24,11 +24,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -39,16 +40,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * equals the one of an uninterrupted run (cna-core's direct computation over all the events' prompts), and no
  * event counts twice.
  *
- * <p>Its own broker per case (so the topics hold only this stream) and two real {@link Pipeline}s wired as
- * the service wires them, sharing one loaded default model (not the application's: its pipeline thread owns
- * that one). The second pipeline starts with empty state, so everything it knows comes from the replay of
- * {@code cna.prompt-pairs}. It is a {@code @QuarkusTest} (same resources as {@link AttributionServiceTest}, so
+ * <p>Its own broker per case (so the topics hold only this stream) and two real Kafka Streams instances wired as
+ * the service wires them ({@link StreamsInstance}), sharing one loaded default model. The second instance starts
+ * on an empty state directory, so everything it knows comes from the changelogs: it runs the model only for the
+ * events the first had not applied. (A SIGKILL mid-stream, two instances at once: {@code ScaleOutIT}.) It is a {@code @QuarkusTest} (same resources as {@link AttributionServiceTest}, so
  * the same application instance) only so that it runs in the Quarkus class loader: the native tokenizer
  * library can be loaded by one class loader per JVM.
  *
  * <p>Stream: events 0..K-1 are produced and applied (a circuit version is out); events K..M-1 are produced
- * and the pipeline is stopped at once, so the stop lands while they are being consumed (applied or not, maybe
- * mid-batch, never published); events M..N-1 and two retries of already applied events are produced while it
+ * and the instance is stopped at once, so the stop lands while they are being consumed (applied or not, maybe
+ * pending in its store); events M..N-1 and two retries of already applied events are produced while it
  * is down. Where exactly the stop lands varies from run to run; the outcome must not.
  */
 @QuarkusTest
@@ -127,19 +128,19 @@ class RestartMidStreamTest {
         }
 
         long versionAtStop;
+        long appliedAtStop;
         try (KafkaProducer<String, String> producer = producer(bootstrap)) {
             // 1. a running service gets the first K events and publishes a circuit for them
-            SimpleMeterRegistry metrics1 = new SimpleMeterRegistry();
-            Pipeline first = pipeline(bootstrap, metrics1);
+            StreamsInstance first = instance(bootstrap);
             first.start();
             for (int i = 0; i < K; i++) {
                 producer.send(new ProducerRecord<>(Topics.PAIRS, FEATURE, events.get(i)));
             }
             producer.flush();
-            awaitTrue(() -> {
+            first.awaitTrue(() -> {
                 FeatureView v = first.views().get(FEATURE);
                 return v != null && v.events() == K && v.version() >= 1;
-            }, first, "first pipeline did not apply and publish the first " + K + " events");
+            }, "first instance did not apply and publish the first " + K + " events");
 
             // 2. more events arrive and the service is stopped while they are being consumed
             for (int i = K; i < M; i++) {
@@ -147,15 +148,13 @@ class RestartMidStreamTest {
             }
             producer.flush();
             if (whileApplying) {
-                awaitTrue(() -> first.progress().getOrDefault(0, new long[] {0, 0})[0] >= M, first,
-                        "first pipeline did not fetch events " + K + ".." + (M - 1));
+                first.awaitTrue(() -> first.metrics.prompts() > 4.0 * K, "first instance did not start on events " + K + ".." + (M - 1));
             }
-            first.stop();
-            assertTrue(!first.alive() && first.failure() == null, "first pipeline must stop cleanly: " + first.failure());
-            long appliedAtStop = first.views().get(FEATURE).events();
             versionAtStop = first.views().get(FEATURE).version();
+            first.close();
+            appliedAtStop = (long) first.registry.get("cna.attribution.events").counter().count();
             assertTrue(appliedAtStop >= K && appliedAtStop < N, "stopped mid-stream, after " + appliedAtStop + " events");
-            System.out.printf("restart test (stop while applying: %s): first pipeline stopped after %d of %d events (%d produced), version %d%n",
+            System.out.printf("restart test (stop while applying: %s): first instance stopped after %d of %d events (%d produced), version %d%n",
                     whileApplying, appliedAtStop, N, M, versionAtStop);
 
             // 3. while it is down: the rest of the stream, plus producer retries of events already applied
@@ -167,33 +166,44 @@ class RestartMidStreamTest {
             producer.flush();
         }
         long lastPublishedByFirst = lastCircuitOffset(bootstrap);
+        long committedAtStop = KafkaClients.readAll(bootstrap, Topics.CIRCUITS).stream().filter(r -> FEATURE.equals(r.key()))
+                .mapToLong(r -> CircuitJson.read(r.value()).stats().positiveCount() / 2).max().orElse(0);
 
-        // 4. a fresh pipeline (empty state) rebuilds by replay and catches up
-        SimpleMeterRegistry metrics2 = new SimpleMeterRegistry();
-        Pipeline second = pipeline(bootstrap, metrics2);
-        assertTrue(second.views().isEmpty());
+        // 4. a fresh instance (empty state directory) restores from the changelogs and goes on
+        StreamsInstance second = instance(bootstrap);
+        SimpleMeterRegistry metrics2 = second.registry;
         second.start();
         try {
-            awaitTrue(() -> {
+            second.awaitTrue(() -> {
                 FeatureView v = second.views().get(FEATURE);
-                return second.caughtUp() && second.backlog() == 0 && v != null && v.events() == N;
-            }, second, "restarted pipeline did not catch up");
-            assertEquals(N + 2, second.recordsAtStart(), "the replay starts from the whole topic");
+                return second.ready() && v != null && v.events() == N && v.version() > versionAtStop;
+            }, "restarted instance did not catch up");
+            // Counters are not transactional: a flush the close cut short counted its events in the first instance, but
+            // its transaction aborted and the second applies them. Bounds: at least the events the first never
+            // applied, at most those after the last circuit it committed (read_committed, so its events are in the
+            // restored state).
+            double prompts = second.metrics.prompts();
+            assertTrue(prompts >= 4.0 * (N - appliedAtStop) && prompts <= 4.0 * (N - committedAtStop),
+                    "the model runs only events not committed before: " + prompts + " prompts, " + appliedAtStop
+                            + " events applied and " + committedAtStop + " committed with a circuit by the first instance");
             FeatureView view = second.views().get(FEATURE);
             assertEquals(2L * N, view.positive(), "no event counted twice (positive prompts)");
             assertEquals(2L * N, view.negative(), "no event counted twice (negative prompts)");
             assertEquals(2.0, metrics2.get("cna.attribution.duplicates").counter().count(), "both retries skipped");
-            assertEquals((double) N, metrics2.get("cna.attribution.events").counter().count());
+            assertEquals((double) (N - appliedAtStop), metrics2.get("cna.attribution.events").counter().count());
 
-            // 5. the last circuit on cna.circuits equals cna-core's over all N events
+            // 5. the last circuit on cna.circuits equals cna-core's over all N events (the store is read before the
+            // transaction that publishes it commits: wait for it on the topic)
+            KafkaClients.await(bootstrap, Topics.CIRCUITS, r -> FEATURE.equals(r.key()) && r.value() != null
+                    && CircuitJson.read(r.value()).version() == view.version(), WAIT);
             List<ConsumerRecord<String, String>> circuits = KafkaClients.readAll(bootstrap, Topics.CIRCUITS).stream()
                     .filter(r -> FEATURE.equals(r.key())).toList();
             ConsumerRecord<String, String> lastRecord = circuits.get(circuits.size() - 1);
-            assertTrue(lastRecord.offset() > lastPublishedByFirst, "the restarted pipeline published the final circuit");
+            assertTrue(lastRecord.offset() > lastPublishedByFirst, "the restarted instance published the final circuit");
             assertNotNull(lastRecord.value());
             Circuit last = CircuitJson.read(lastRecord.value());
             assertEquals(view.version(), last.version());
-            assertTrue(last.version() > versionAtStop, "versions go on from what cna.circuits holds");
+            assertTrue(last.version() > versionAtStop, "versions go on from the restored state");
             for (int k = 1; k < circuits.size(); k++) {
                 assertEquals(CircuitJson.read(circuits.get(k - 1).value()).version() + 1,
                         CircuitJson.read(circuits.get(k).value()).version(), "versions increase by one");
@@ -206,33 +216,19 @@ class RestartMidStreamTest {
             TestModels.assertSameCircuit(expected, last);
             assertEquals(expected.model(), last.model());
         } finally {
-            second.stop();
+            second.close();
         }
     }
 
-    /** A Pipeline wired as CDI wires it in the service, on the given broker, with the shared model. */
-    private static Pipeline pipeline(String bootstrap, SimpleMeterRegistry registry) {
-        Pipeline p = new Pipeline();
-        p.bootstrap = bootstrap;
-        p.createTopics = true;
-        p.partitions = 1;
-        p.model = model;
-        p.metrics = new DlqMetrics(registry);
-        return p;
+    /** An instance as the service runs it, on the given broker and a fresh state directory, with the shared model. */
+    private static StreamsInstance instance(String bootstrap) throws Exception {
+        return new StreamsInstance(bootstrap, "cna-attribution-restart", Files.createTempDirectory("attribution-state"), model,
+                Optional.empty());
     }
 
     private static long lastCircuitOffset(String bootstrap) {
         return KafkaClients.readAll(bootstrap, Topics.CIRCUITS).stream().filter(r -> FEATURE.equals(r.key()))
                 .mapToLong(ConsumerRecord::offset).max().orElse(-1);
-    }
-
-    private static void awaitTrue(BooleanSupplier condition, Pipeline p, String message) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertTrue(p.failure() == null, "pipeline failed: " + p.failure());
-            assertTrue(System.nanoTime() < deadline, message);
-            Thread.sleep(50);
-        }
     }
 
     private static KafkaProducer<String, String> producer(String bootstrap) {

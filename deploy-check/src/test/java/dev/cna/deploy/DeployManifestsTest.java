@@ -153,7 +153,8 @@ class DeployManifestsTest {
             assertEquals(new IntOrString(1), pdb.getSpec().getMaxUnavailable(), name + " PDB " + pdb.getMetadata().getName());
             assertNull(pdb.getSpec().getMinAvailable(), name + " PDB " + pdb.getMetadata().getName());
         }
-        assertEquals(Set.of("gateway", "steering-service"), names(overlay.all(PodDisruptionBudget.class)), name + ": PDBs");
+        assertEquals(Set.of("gateway", "steering-service", "attribution-service"), names(overlay.all(PodDisruptionBudget.class)),
+                name + ": PDBs");
 
         HorizontalPodAutoscaler hpa = overlay.get(HorizontalPodAutoscaler.class, "steering-service");
         assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind(), name + ": HPA target kind");
@@ -166,9 +167,19 @@ class DeployManifestsTest {
         assertNotNull(appContainer(steering).getResources().getRequests().get("cpu"), name + ": utilization needs a CPU request");
         assertEquals(Set.of("steering-service"), names(overlay.all(HorizontalPodAutoscaler.class)), name + ": HPAs");
 
+        // Kafka Streams: the replicas share the partitions; prod keeps one up through a disruption (the PDB).
         Deployment attribution = overlay.deployment("attribution-service");
-        assertEquals(1, attribution.getSpec().getReplicas(), name + ": one attribution-service (it reads every partition)");
-        assertEquals("Recreate", attribution.getSpec().getStrategy().getType(), name + ": never two attribution-services");
+        assertTrue(attribution.getSpec().getReplicas() >= (name.equals("prod") ? 2 : 1), name + ": attribution-service replicas");
+        assertEquals("RollingUpdate", attribution.getSpec().getStrategy().getType(), name + ": one attribution-service at a time");
+        assertEquals(new IntOrString(0), attribution.getSpec().getStrategy().getRollingUpdate().getMaxSurge(),
+                name + ": no surge (a surge pod would take partitions only to give them back)");
+        Container app = appContainer(attribution);
+        assertEquals("status.podIP", app.getEnv().stream().filter(e -> e.getName().equals("CNA_ATTRIBUTION_ADVERTISED_HOST"))
+                .findFirst().orElseThrow().getValueFrom().getFieldRef().getFieldPath(), name + ": advertises its pod IP for /features");
+        String stateDir = env(app).get("CNA_ATTRIBUTION_STATE_DIR");
+        assertTrue(writableEmptyDir(attribution.getSpec().getTemplate().getSpec(), app, stateDir), name + ": state on a writable volume");
+        assertNotNull(volume(attribution.getSpec().getTemplate().getSpec(), "state").getEmptyDir().getSizeLimit(),
+                name + ": the state volume is sized");
     }
 
     @ParameterizedTest
@@ -201,6 +212,10 @@ class DeployManifestsTest {
                         name + " " + app + ": ingress only on its HTTP port");
                 if (app.equals("gateway")) {
                     assertTrue(rule.getFrom().isEmpty(), name + ": the gateway is open to clients");
+                } else if (app.equals("attribution-service")) {
+                    assertEquals(Set.of(Map.of(NAME, "gateway"), Map.of(NAME, app)), rule.getFrom().stream()
+                                    .map(f -> f.getPodSelector().getMatchLabels()).collect(Collectors.toSet()),
+                            name + " " + app + ": from the gateway and the other replicas (interactive queries)");
                 } else {
                     assertEquals(List.of(Map.of(NAME, "gateway")), rule.getFrom().stream()
                                     .map(f -> f.getPodSelector().getMatchLabels()).toList(), name + " " + app + ": only from the gateway");
@@ -212,6 +227,9 @@ class DeployManifestsTest {
         for (String service : MODEL_APPS) {
             assertTrue(reaches(gateway, podLabels(overlay.deployment(service)), APPS.get(service)), name + ": gateway -> " + service);
         }
+        Map<String, String> attribution = podLabels(overlay.deployment("attribution-service"));
+        assertTrue(reaches(policies.stream().filter(p -> selects(p.getSpec().getPodSelector(), attribution)).toList(), attribution,
+                APPS.get("attribution-service")), name + ": attribution-service -> its other replicas");
         // Strimzi turns the listener's peers into the brokers' ingress policy: exactly the platform's pods.
         assertEquals(List.of(Map.of(PART_OF, "cna")), plainListener(kafka).getNetworkPolicyPeers().stream()
                 .map(p -> p.getPodSelector().getMatchLabels()).toList(), name + ": Kafka listener peers");
@@ -248,7 +266,18 @@ class DeployManifestsTest {
 
         Map<String, KafkaTopic> topics = overlay.all(KafkaTopic.class).stream()
                 .collect(Collectors.toMap(t -> Optional.ofNullable(t.getSpec().getTopicName()).orElse(t.getMetadata().getName()), t -> t));
-        assertEquals(Set.of("cna.prompt-pairs", "cna.circuits", "cna.prompt-pairs.dlq"), topics.keySet(), name + ": topics");
+        Set<String> changelogs = Set.of("attribution-features", "attribution-sums", "attribution-pending", "attribution-event-ids")
+                .stream().map(store -> "cna-attribution-" + store + "-changelog").collect(Collectors.toSet());
+        Set<String> expected = new java.util.HashSet<>(Set.of("cna.prompt-pairs", "cna.circuits", "cna.prompt-pairs.dlq"));
+        expected.addAll(changelogs);
+        assertEquals(expected, topics.keySet(), name + ": topics (the platform's and attribution-service's changelogs)");
+        for (String changelog : changelogs) {
+            // Kafka Streams refuses to start when a changelog's partitions differ from its input topic's
+            assertEquals(topics.get("cna.prompt-pairs").getSpec().getPartitions(), topics.get(changelog).getSpec().getPartitions(),
+                    name + " " + changelog + ": partitions");
+            assertTrue(String.valueOf(topics.get(changelog).getSpec().getConfig().get("cleanup.policy")).startsWith("compact"),
+                    name + " " + changelog + ": compacted");
+        }
         for (KafkaTopic t : topics.values()) {
             assertEquals(cluster, t.getMetadata().getLabels().get("strimzi.io/cluster"), name + " topic " + t.getMetadata().getName());
             assertTrue(t.getSpec().getPartitions() != null && t.getSpec().getPartitions() >= 1, name + " topic " + t.getMetadata().getName());

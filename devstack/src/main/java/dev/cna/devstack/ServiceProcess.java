@@ -23,10 +23,15 @@ import java.util.concurrent.TimeUnit;
  *
  * @param url {@code http://127.0.0.1:PORT}
  */
-public record ServiceProcess(String module, Process process, Thread killOnExit, String url) {
+public record ServiceProcess(String module, String name, Process process, Thread killOnExit, String url) {
 
     /** Starts the service; {@code properties} are {@code key=value} pairs. */
     public static ServiceProcess start(String module, String... properties) throws IOException {
+        return startAs(module, module, properties);
+    }
+
+    /** Starts one of several instances of the service, its output in {@code target/NAME.log}. */
+    public static ServiceProcess startAs(String module, String name, String... properties) throws IOException {
         Path app = Path.of("..", module, "target", "quarkus-app", "quarkus-run.jar");
         if (!Files.isRegularFile(app)) {
             throw new IllegalStateException(app.toAbsolutePath().normalize() + " is missing; package it first: "
@@ -40,15 +45,15 @@ public record ServiceProcess(String module, Process process, Thread killOnExit, 
             command.add("-D" + p);
         }
         command.addAll(List.of("-jar", app.toString()));
-        Files.createDirectories(log(module).getParent());
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log(module).toFile()).start();
-        Thread kill = new Thread(process::destroyForcibly, module + "-kill");
+        Files.createDirectories(log(name).getParent());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log(name).toFile()).start();
+        Thread kill = new Thread(process::destroyForcibly, name + "-kill");
         Runtime.getRuntime().addShutdownHook(kill);
-        return new ServiceProcess(module, process, kill, "http://127.0.0.1:" + port);
+        return new ServiceProcess(module, name, process, kill, "http://127.0.0.1:" + port);
     }
 
-    private static Path log(String module) {
-        return Path.of("target", module + ".log");
+    private static Path log(String name) {
+        return Path.of("target", name + ".log");
     }
 
     /** Waits until {@code /q/health/ready} answers 200; fails with the log's tail if the process exits or time runs out. */
@@ -58,7 +63,7 @@ public record ServiceProcess(String module, Process process, Thread killOnExit, 
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IllegalStateException(module + " exited with " + process.exitValue() + ": " + tail());
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + ": " + tail());
             }
             try {
                 if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
@@ -69,7 +74,12 @@ public record ServiceProcess(String module, Process process, Thread killOnExit, 
             }
             Thread.sleep(50);
         }
-        throw new IllegalStateException(module + " not ready within " + timeout + ": " + tail());
+        throw new IllegalStateException(name + " not ready within " + timeout + ": " + tail());
+    }
+
+    /** SIGKILL: the process ends at once, with no shutdown of any kind (a crash, an OOM kill); {@link #stop()} still cleans up. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
 
     /** SIGTERM (a graceful Quarkus shutdown), then a kill after 30 s. */
@@ -87,7 +97,7 @@ public record ServiceProcess(String module, Process process, Thread killOnExit, 
     }
 
     private String tail() throws IOException {
-        List<String> lines = Files.readAllLines(log(module));
+        List<String> lines = Files.readAllLines(log(name));
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
     }
 

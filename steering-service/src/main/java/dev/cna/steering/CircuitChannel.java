@@ -2,6 +2,7 @@ package dev.cna.steering;
 
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.reactive.messaging.PausableChannel;
 import io.smallrye.reactive.messaging.kafka.KafkaClientService;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -9,6 +10,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
@@ -26,8 +28,10 @@ import java.util.stream.Collectors;
  * against the model, so there is no registry before the model is loaded.
  *
  * <p>The connector has no notion of having caught up, so {@link #feed} asks the channel's own consumer, on its polling
- * thread, for the topic's partitions and their end offsets; the registry is caught up once it has applied the record
- * before each end offset (steering-service/README.md, "The circuits channel").
+ * thread, for the topic's partitions and their end offsets (read_committed: the last stable offset), and
+ * {@link LastRecords} where the committed records before them stop (the offset before an end is often a transaction's
+ * commit marker, which no consumer receives); the registry is caught up once it has applied those last records
+ * (steering-service/README.md, "The circuits channel").
  */
 @ApplicationScoped
 public class CircuitChannel {
@@ -38,21 +42,27 @@ public class CircuitChannel {
 
     private final PausableChannel channel;
     private final KafkaClientService kafka;
+    private final String bootstrap;
     /** The next offset to apply, per partition. */
     private final Map<TopicPartition, Long> applied = new ConcurrentHashMap<>();
     private volatile CircuitRegistry registry;
-    /** The end offsets when the registry started, of the partitions that held records then; null until known. */
+    /**
+     * Per partition that held committed records when the registry started, the offset after the last of them; null
+     * until known.
+     */
     private volatile Map<TopicPartition, Long> catchUpTo;
 
-    CircuitChannel(@Channel(NAME) PausableChannel channel, KafkaClientService kafka) {
+    CircuitChannel(@Channel(NAME) PausableChannel channel, KafkaClientService kafka,
+                   @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap) {
         this.channel = channel;
         this.kafka = kafka;
+        this.bootstrap = bootstrap;
     }
 
-    /** Applies the channel's records to the registry from now on, and takes the end offsets it must catch up to. */
+    /** Applies the channel's records to the registry from now on, and takes the offsets it must catch up to. */
     void feed(CircuitRegistry registry) {
         this.registry = registry;
-        endOffsets(registry.topic()).subscribe().with(ends -> {
+        catchUpOffsets(registry.topic()).subscribe().with(ends -> {
             catchUpTo = ends;
             checkCaughtUp();
         }, failure -> registry.fail(failure.getMessage()));
@@ -80,12 +90,25 @@ public class CircuitChannel {
         }
     }
 
+    /** Per partition with committed records at start, the offset after the last of them. */
+    private Uni<Map<TopicPartition, Long>> catchUpOffsets(String topic) {
+        return endOffsets(topic).onItem().transformToUni(ends -> Uni.createFrom()
+                .item(() -> LastRecords.before(bootstrap, ends.end(), ends.beginning()))
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
+                .onFailure(RetriableException.class).invoke(f -> LOG.warnf("circuit registry waits for %s: %s", topic, f.getMessage()))
+                .onFailure(RetriableException.class).retry().withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(10)).indefinitely();
+    }
+
+    /** A topic's end offsets (its partitions that hold records) and beginning offsets. */
+    private record Offsets(Map<TopicPartition, Long> end, Map<TopicPartition, Long> beginning) {
+    }
+
     /**
-     * The end offsets of the topic's partitions that hold records, from the channel's consumer. Every partition of the
+     * The end and beginning offsets of the topic's partitions that hold records, from the channel's consumer. Every partition of the
      * topic must be assigned to the channel (assign-seek lists them): a partition left out would never be read. A topic
      * that does not exist yet, a channel not assigned yet or a broker that does not answer is asked again until it is.
      */
-    private Uni<Map<TopicPartition, Long>> endOffsets(String topic) {
+    private Uni<Offsets> endOffsets(String topic) {
         return kafka.<String, String>getConsumer(NAME).runOnPollingThread(consumer -> {
             Set<TopicPartition> partitions = consumer.partitionsFor(topic, LOOKUP_TIMEOUT).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).collect(Collectors.toSet());
@@ -101,9 +124,10 @@ public class CircuitChannel {
                         + partitions + ": list every partition in mp.messaging.incoming.circuits.assign-seek");
             }
             Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions, LOOKUP_TIMEOUT);
-            return consumer.endOffsets(partitions, LOOKUP_TIMEOUT).entrySet().stream()
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, LOOKUP_TIMEOUT).entrySet().stream()
                     .filter(end -> end.getValue() > beginning.get(end.getKey()))
                     .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+            return new Offsets(ends, beginning);
         }).onFailure(RetriableException.class).invoke(f -> LOG.warnf("circuit registry waits for %s: %s", topic, f.getMessage()))
                 .onFailure(RetriableException.class).retry().withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(10)).indefinitely();
     }

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * steering-service as it is deployed (its packaged quarkus-app in a child JVM, the default model) against a real
  * broker, stopped and started again: the new process rebuilds its registry from the circuits channel alone, and is
- * ready only once it has applied everything the topic held when it started. A failsafe test: it needs the package.
+ * ready only once it has applied everything the topic held when it started, also when the topic ends in transactions
+ * (committed and aborted, as attribution-service writes them). A failsafe test: it needs the package.
  */
 class RegistryRestartIT {
     private static final Duration READY = Duration.ofMinutes(3);
@@ -63,15 +64,32 @@ class RegistryRestartIT {
                 first.stop();
             }
 
-            // While no instance runs: a new version, a deletion and a new circuit.
-            publish(producer, "kept-0", circuit(model, model.getString("fingerprint"), "kept-0", VERSIONS + 1));
-            publish(producer, "kept-1", null);
-            publish(producer, "new", circuit(model, model.getString("fingerprint"), "new", 1));
+            // While no instance runs, as attribution-service publishes (exactly-once: transactions, so the topic ends in
+            // commit markers, which no consumer receives): a new version, a deletion and a new circuit committed, and a
+            // circuit in a transaction that aborts.
+            try (KafkaProducer<String, String> tx = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, "registry-restart-it",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
+                tx.initTransactions();
+                tx.beginTransaction();
+                publish(tx, "kept-0", circuit(model, model.getString("fingerprint"), "kept-0", VERSIONS + 1));
+                publish(tx, "kept-1", null);
+                tx.commitTransaction();
+                tx.beginTransaction();
+                publish(tx, "aborted", circuit(model, model.getString("fingerprint"), "aborted", 1));
+                tx.abortTransaction();
+                tx.beginTransaction();
+                publish(tx, "new", circuit(model, model.getString("fingerprint"), "new", 1));
+                tx.commitTransaction();
+            }
 
             ServiceProcess second = ServiceProcess.start("steering-service", bootstrap);
             try {
                 second.awaitReady(READY);
-                // At its first ready answer, the registry holds what the whole topic says: nothing from memory.
+                // At its first ready answer (the last record before the end is a commit marker), the registry holds what the
+                // whole topic says: nothing from memory, nothing aborted.
                 assertEquals(Map.of("kept-0", VERSIONS + 1L, "kept-2", (long) VERSIONS, "new", 1L), versions(second));
                 JsonPath registry = registry(second);
                 assertTrue(registry.getBoolean("caughtUp"));

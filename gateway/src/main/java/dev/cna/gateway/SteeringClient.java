@@ -101,9 +101,18 @@ public class SteeringClient {
 
     /** The JSON answer of a GET, as text. */
     public Uni<String> get(String path) {
-        RequestOptions request = options(HttpMethod.GET, path).setIdleTimeout(config.requestTimeout().toMillis())
+        return json(HttpMethod.GET, path, null);
+    }
+
+    /** The JSON answer of a POST of a JSON body (not a stream), as text. */
+    public Uni<String> post(String path, String body) {
+        return json(HttpMethod.POST, path, body);
+    }
+
+    private Uni<String> json(HttpMethod method, String path, String body) {
+        RequestOptions request = options(method, path).setIdleTimeout(config.requestTimeout().toMillis())
                 .putHeader(HttpHeaders.ACCEPT, "application/json");
-        return send(request, null).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
+        return send(request, body).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
     }
 
     private RequestOptions options(HttpMethod method, String path) {

@@ -52,6 +52,12 @@ export async function problem(response) {
   }
 }
 
+/** A view's message line: news in plain words, in red when something failed. */
+export function say(id, text, isError = false) {
+  $(id).textContent = text;
+  $(id).classList.toggle('error', isError);
+}
+
 export function setStatus(text, isError = false) {
   $('status').textContent = text;
   $('status').classList.toggle('error', isError);

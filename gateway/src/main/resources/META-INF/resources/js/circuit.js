@@ -1,6 +1,6 @@
 // Circuit view: one circuit of the registry in full (GET /api/circuits/{name}): neurons per layer, the top neurons
 // with layer, index and signed delta, its model, its size as a share of all neurons, the versions seen, download.
-import { $, el, getJson } from './api.js';
+import { $, el, say, getJson } from './api.js';
 import { layerChart, onCircuitsChange, summaries, versionsSeen } from './circuits.js';
 import { showView } from './views.js';
 import { editCircuit } from './editor.js';
@@ -17,11 +17,11 @@ export function showCircuit(name) {
 
 async function load(name) {
   if (!name) return;
-  $('circuit-message').textContent = '';
+  say('circuit-message', '');
   try {
     render(await getJson(`/api/circuits/${encodeURIComponent(name)}`));
   } catch (e) {
-    $('circuit-message').textContent = e.message;
+    say('circuit-message', e.message, true);
     $('circuit-detail').hidden = true;
   }
 }

@@ -1,7 +1,7 @@
 // Compare view: one prompt and seed, two or more columns generated at once over POST /api/generate (unsteered and
 // each chosen steering), streamed side by side, each with the circuit versions it ran under. With "token
 // alternatives" on, every token is a button that opens the token inspector.
-import { $, el, generate, numbers } from './api.js';
+import { $, el, say, generate, numbers } from './api.js';
 import { onCircuitsChange, summaries } from './circuits.js';
 import { inspect, resetInspector } from './inspector.js';
 
@@ -29,6 +29,10 @@ function addColumn(circuit = '', multiplier = '0') {
     el('label', {}, ' × ', el('input', { class: 'col-multiplier', type: 'number', step: '0.1', min: '-100', max: '100', value: multiplier })),
     el('button', { type: 'button', class: 'col-remove', 'aria-label': 'remove this column',
       onclick: () => { if ($('compare-columns').children.length > 2) row.remove(); } }, '✕'));
+  // an unsteered column has no strength to set
+  const sync = () => { row.querySelector('.col-multiplier').disabled = !row.querySelector('.col-circuit').value; };
+  row.querySelector('.col-circuit').addEventListener('change', sync);
+  sync();
   $('compare-columns').append(row);
 }
 
@@ -115,9 +119,9 @@ async function run(e) {
     base = baseRequest();
     plans = [...document.querySelectorAll('#compare-columns .col-row')].map(columnPlan);
     if (plans.length < 2) throw new Error('Compare needs two columns at least.');
-    $('compare-message').textContent = '';
+    say('compare-message', '');
   } catch (err) {
-    $('compare-message').textContent = err.message;
+    say('compare-message', err.message, true);
     return;
   }
   resetInspector();

@@ -2,34 +2,40 @@
 // PUT /api/circuits/{name} (admin key), which publishes it to cna.circuits as that name's next version.
 // Strength stays one multiplier per circuit at generation time: cna.circuit/v1 has no per-neuron scale and
 // steering-service applies the request's multiplier to every neuron of the circuit alike.
-import { $, el, sendJson } from './api.js';
+import { $, el, say, sendJson } from './api.js';
 import { showView } from './views.js';
 
 /** Rows drawn in the table; a larger circuit is edited by its top neurons and keeps the rest unless unticked. */
 const SHOWN = 500;
-let source = null; // the circuit being edited
-let added = [];    // neurons added: {layer, index, delta}
+let source = null;       // the circuit being edited
+let added = [];          // neurons added: {layer, index, delta}
+const dropped = new Set(); // "layer:index" of the neurons unticked
+
+const keyOf = (n) => `${n.layer}:${n.index}`;
 
 /** Opens the editor on a cna.circuit/v1 document. */
 export function editCircuit(circuit) {
   if (!circuit) return;
   source = circuit;
   added = [];
+  dropped.clear();
   $('edit-source').textContent = `${circuit.name} v${circuit.version}: ${circuit.neurons.length} neurons, ` +
     `${circuit.model.layers} layers × ${circuit.model.intermediateSize}`;
   $('edit-name').value = `${circuit.name}-manual`;
   $('edit-layer').max = circuit.model.layers - 1;
   $('edit-index').max = circuit.model.intermediateSize - 1;
   renderRows();
-  $('edit-message').textContent = '';
+  say('edit-message', '');
   $('edit-form').hidden = false;
   showView('edit');
 }
 
 function row(n, isAdded) {
+  const key = keyOf(n);
   return el('tr', { class: isAdded ? 'added' : '' },
-    el('td', {}, el('input', { type: 'checkbox', class: 'keep', checked: true,
-      'aria-label': `keep layer ${n.layer} neuron ${n.index}` })),
+    el('td', {}, el('input', { type: 'checkbox', class: 'keep', checked: !dropped.has(key),
+      'aria-label': `keep layer ${n.layer} neuron ${n.index}`,
+      onchange: (e) => (e.target.checked ? dropped.delete(key) : dropped.add(key)) })),
     el('td', {}, String(n.layer)), el('td', {}, String(n.index)),
     el('td', { class: 'num' }, (n.delta >= 0 ? '+' : '') + Number(n.delta).toPrecision(3)));
 }
@@ -38,21 +44,23 @@ function renderRows() {
   const rows = [...added.map((n) => row(n, true)), ...source.neurons.slice(0, SHOWN).map((n) => row(n, false))];
   $('edit-rows').replaceChildren(...rows);
   const hidden = source.neurons.length - SHOWN;
-  $('edit-more').textContent = hidden > 0 ? `${hidden} more neurons (smaller |delta|) are kept as they are.` : '';
+  $('edit-more').textContent = hidden > 0 ? `${hidden} more neurons (smaller |delta|) are kept unless dropped above.` : '';
 }
 
-/** The neurons ticked to keep, added ones first, then the source's (its order), plus those not drawn. */
+/** The neurons kept: the added ones, then the source's, less the unticked. */
 function kept() {
-  const ticks = [...document.querySelectorAll('#edit-rows .keep')].map((box) => box.checked);
-  const drawn = [...added, ...source.neurons.slice(0, SHOWN)];
-  return [...drawn.filter((_, i) => ticks[i]), ...source.neurons.slice(SHOWN)];
+  return [...added, ...source.neurons].filter((n) => !dropped.has(keyOf(n)));
 }
 
 function add(e) {
   e.preventDefault();
   const n = { layer: Number($('edit-layer').value), index: Number($('edit-index').value), delta: Number($('edit-delta').value) };
   if (![n.layer, n.index, n.delta].every(Number.isFinite)) {
-    $('edit-message').textContent = 'Layer, index and delta must be numbers.';
+    say('edit-message', 'Layer, index and delta must be numbers.', true);
+    return;
+  }
+  if ([...added, ...source.neurons].some((m) => keyOf(m) === keyOf(n))) {
+    say('edit-message', `Layer ${n.layer} neuron ${n.index} is in the circuit already.`, true);
     return;
   }
   added.unshift(n);
@@ -63,7 +71,7 @@ async function save() {
   const name = $('edit-name').value.trim();
   const neurons = kept();
   if (!neurons.length) {
-    $('edit-message').textContent = 'Keep one neuron at least.';
+    say('edit-message', 'Keep one neuron at least.', true);
     return;
   }
   const circuit = {
@@ -75,10 +83,10 @@ async function save() {
   };
   try {
     const saved = await sendJson(`/api/circuits/${encodeURIComponent(name)}`, circuit, 'PUT');
-    $('edit-message').textContent = `Saved ${saved.name} v${saved.version} (${neurons.length} neurons); ` +
-      'it shows in the circuit list once steering-service has it.';
+    say('edit-message', `Saved ${saved.name} v${saved.version} (${neurons.length} neurons); ` +
+      'it shows in the circuit list once steering-service has it.');
   } catch (err) {
-    $('edit-message').textContent = err.message;
+    say('edit-message', err.message, true);
   }
 }
 

@@ -1,7 +1,7 @@
 // Features view: create or extend a feature from two lists of prompts (POST /api/features/{name}/pairs, admin key),
 // follow its attribution (GET /api/features/{name}: pairs seen, backlog, circuit version) until the new circuit
 // version is in the registry, or reset it.
-import { $, api, problem, sendJson } from './api.js';
+import { $, api, problem, say, sendJson } from './api.js';
 import { summaries } from './circuits.js';
 import { showCircuit } from './circuit.js';
 
@@ -32,8 +32,7 @@ async function feature(name) {
 }
 
 function report(text, isError = false) {
-  $('feature-message').textContent = text;
-  $('feature-message').classList.toggle('error', isError);
+  say('feature-message', text, isError);
 }
 
 function showProgress(view, fromVersion) {

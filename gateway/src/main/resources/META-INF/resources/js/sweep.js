@@ -1,7 +1,7 @@
 // Sweep view: a prompt (or a few) at a list of multipliers of one circuit, same seed, the replies in a table with
 // the project's behavior detectors (refusal, French) and quality (1 - share of repeated word 4-grams), scored by
 // steering-service's POST /eval/detect (cna-core eval) through the gateway's /api/eval/detect.
-import { $, el, generate, numbers, sendJson } from './api.js';
+import { $, el, say, generate, numbers, sendJson } from './api.js';
 import { onCircuitsChange, summaries } from './circuits.js';
 
 const MAX_PROMPTS = 5;
@@ -73,9 +73,9 @@ async function start(e) {
   let sweep;
   try {
     sweep = plan();
-    $('sweep-message').textContent = '';
+    say('sweep-message', '');
   } catch (err) {
-    $('sweep-message').textContent = err.message;
+    say('sweep-message', err.message, true);
     return;
   }
   const rows = sweep.runs.map((run) => {
@@ -97,7 +97,7 @@ async function start(e) {
     await Promise.all(Array.from({ length: PARALLEL }, worker));
     if (!running.signal.aborted) await score(sweep.runs);
   } catch (err) {
-    $('sweep-message').textContent = err.message;
+    say('sweep-message', err.message, true);
   } finally {
     running = null;
     $('sweep-run').textContent = 'Sweep';

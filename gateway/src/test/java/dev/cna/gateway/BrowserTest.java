@@ -63,8 +63,8 @@ class BrowserTest {
 
     @Test
     void staticFilesNeedNoKey() {
-        given().get("/").then().statusCode(200).contentType(startsWith("text/html")).body(containsString("app.js"));
-        given().get("/app.js").then().statusCode(200);
+        given().get("/").then().statusCode(200).contentType(startsWith("text/html")).body(containsString("js/main.js"));
+        given().get("/js/main.js").then().statusCode(200);
         given().get("/app.css").then().statusCode(200);
     }
 

@@ -101,17 +101,14 @@ public class SteeringClient {
 
     /** The JSON answer of a GET, as text. */
     public Uni<String> get(String path) {
-        return json(HttpMethod.GET, path, null);
-    }
-
-    /** The JSON answer of a POST of a JSON body (not a stream), as text. */
-    public Uni<String> post(String path, String body) {
-        return json(HttpMethod.POST, path, body);
-    }
-
-    private Uni<String> json(HttpMethod method, String path, String body) {
-        RequestOptions request = options(method, path).setIdleTimeout(config.requestTimeout().toMillis())
+        RequestOptions request = options(HttpMethod.GET, path).setIdleTimeout(config.requestTimeout().toMillis())
                 .putHeader(HttpHeaders.ACCEPT, "application/json");
+        return send(request, null).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
+    }
+
+    /** The JSON answer of a POST (a scoring), as text; steering-service's refusals as its problems. */
+    public Uni<String> post(String path, String body) {
+        RequestOptions request = options(HttpMethod.POST, path).putHeader(HttpHeaders.ACCEPT, "application/json");
         return send(request, body).onItem().transformToUni(HttpClientResponse::body).map(Buffer::toString);
     }
 

@@ -16,8 +16,9 @@ function firstDivergence(cols) {
   return length;
 }
 
+/** A token's text with its spaces and newlines visible (␣, \n). */
 function shown(text) {
-  return JSON.stringify(text).slice(1, -1) || '∅'; // spaces and newlines visible
+  return JSON.stringify(text).slice(1, -1).replace(/ /g, '␣') || '∅';
 }
 
 function alternatives(token) {

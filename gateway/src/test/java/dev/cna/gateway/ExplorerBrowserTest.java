@@ -253,7 +253,7 @@ class ExplorerBrowserTest {
         page.locator("#edit-rows .keep").nth(1).uncheck();
         page.locator("#edit-layer").fill("7");
         page.locator("#edit-index").fill("42");
-        page.locator("#edit-delta").fill("-2.5");
+        page.locator("#edit-delta").fill("-9");
         page.locator("#edit-add button").click();
         assertThat(page.locator("#edit-rows tr.added")).hasCount(1);
         page.locator("#edit-name").fill(edited);
@@ -276,7 +276,7 @@ class ExplorerBrowserTest {
         JsonPath saved = given().auth().oauth2(CHAT_KEY).get("/api/circuits/" + edited).jsonPath();
         assertEquals("manual", saved.getString("method"));
         assertEquals(5, saved.getList("neurons").size());
-        assertEquals(-2.5, saved.getDouble("neurons[0].delta"), 1e-9, "the added neuron, |delta| largest");
+        assertEquals(-9.0, saved.getDouble("neurons[0].delta"), 1e-9, "the added neuron, |delta| largest");
         assertEquals(7, saved.getInt("neurons[0].layer"));
         page.close();
     }

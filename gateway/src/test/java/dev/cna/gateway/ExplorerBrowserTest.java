@@ -1,11 +1,8 @@
 package dev.cna.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.microsoft.playwright.Browser;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -17,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.net.URL;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -39,36 +35,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 @WithTestResource(SteeringStack.class)
 class ExplorerBrowserTest {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path SCREENSHOTS = Path.of("target", "screenshots");
     private static final LocatorAssertions.HasTextOptions SLOW = new LocatorAssertions.HasTextOptions().setTimeout(180_000);
     /** Attribution of a few pairs on the default model, then the registry: well under this on 2 cores. */
     private static final LocatorAssertions.ContainsTextOptions ATTRIBUTED = new LocatorAssertions.ContainsTextOptions().setTimeout(180_000);
     private static final LocatorAssertions.HasCountOptions GENERATED = new LocatorAssertions.HasCountOptions().setTimeout(120_000);
 
-    private static Playwright playwright;
-    private static Browser browser;
+    private static HeadlessChromium chromium;
 
     @TestHTTPResource("/")
     URL ui;
 
     @BeforeAll
     static void launch() {
-        assertTrue(Files.isExecutable(CHROMIUM), CHROMIUM + " is missing: apt-get install -y chromium (.ci/run does)");
-        playwright = Playwright.create();
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(CHROMIUM).setHeadless(true));
+        chromium = HeadlessChromium.launch();
     }
 
     @AfterAll
     static void close() {
-        if (playwright != null) {
-            playwright.close();
+        if (chromium != null) {
+            chromium.close();
         }
     }
 
     /** The page with a key typed in, on a view (its tab clicked). */
     private Page open(String key, String view, int width, int height) {
-        Page page = browser.newPage(new Browser.NewPageOptions().setViewportSize(width, height));
+        Page page = chromium.newPage(width, height);
         page.navigate(ui.toString());
         page.locator("#key").fill(key);
         page.locator("#key").press("Enter");
@@ -102,7 +93,7 @@ class ExplorerBrowserTest {
         page.locator("#feature-send").click();
         assertThat(page.locator("#feature-message")).containsText("Sent 3 + 3 prompts");
         assertThat(page.locator("#feature-progress-text")).containsText("3 positive and 3 negative prompts seen", ATTRIBUTED);
-        screenshot(page, "explorer-features");
+        HeadlessChromium.screenshot(page, "explorer-features");
         assertThat(page.locator("#feature-progress-text")).containsText("ready", ATTRIBUTED);
         assertThat(page.locator("#feature-progress-text")).containsText("circuit v1");
         assertThat(page.locator(".circuit[data-name='" + feature + "'] .version")).hasText("v1");
@@ -118,13 +109,24 @@ class ExplorerBrowserTest {
         Locator firstRow = page.locator("#circuit-top tr").first();
         assertThat(firstRow.locator("td").nth(1)).hasText(String.valueOf(served.getInt("neurons[0].layer")));
         assertThat(firstRow.locator("td").nth(2)).hasText(String.valueOf(served.getInt("neurons[0].index")));
-        screenshot(page, "explorer-circuit");
+        HeadlessChromium.screenshot(page, "explorer-circuit");
 
         var download = page.waitForDownload(() -> page.locator("#circuit-download").click());
         JsonNode downloaded = JSON.readTree(Files.readString(download.path()));
         assertEquals(feature, downloaded.get("name").asText());
         assertEquals(200, downloaded.get("neurons").size());
         page.close();
+    }
+
+    /** The compare view's two columns: unsteered, and the circuit ablated (x0); a prompt and a reply length. */
+    private static void setUpCompare(Page page, String circuit, int maxTokens) {
+        page.locator("#compare-prompt").fill("Tell me about Paris.");
+        Locator columns = page.locator("#compare-columns .col-row");
+        assertThat(columns).hasCount(2);
+        columns.nth(0).locator(".col-circuit").selectOption("");
+        columns.nth(1).locator(".col-circuit").selectOption(circuit);
+        columns.nth(1).locator(".col-multiplier").fill("0");
+        page.locator("#compare-max-tokens").fill(Integer.toString(maxTokens));
     }
 
     @Test
@@ -137,13 +139,7 @@ class ExplorerBrowserTest {
                 sent.add(read(r.postData()));
             }
         });
-        page.locator("#compare-prompt").fill("Tell me about Paris.");
-        Locator columns = page.locator("#compare-columns .col-row");
-        assertThat(columns).hasCount(2);
-        columns.nth(0).locator(".col-circuit").selectOption("");
-        columns.nth(1).locator(".col-circuit").selectOption(circuit);
-        columns.nth(1).locator(".col-multiplier").fill("0");
-        page.locator("#compare-max-tokens").fill("32");
+        setUpCompare(page, circuit, 32);
         page.evaluate("""
                 () => { window.lengths = [[], []];
                         new MutationObserver(() => document.querySelectorAll('#compare-out .column .text')
@@ -170,13 +166,13 @@ class ExplorerBrowserTest {
         for (List<Number> column : lengths) {
             assertTrue(column.stream().mapToInt(Number::intValue).distinct().count() >= 5, "streamed token by token: " + column);
         }
-        screenshot(page, "explorer-compare");
+        HeadlessChromium.screenshot(page, "explorer-compare");
 
         // phone width: one column of content, nothing wider than the screen
         page.setViewportSize(390, 844);
         assertTrue(((Number) page.evaluate("document.documentElement.scrollWidth")).intValue() <= 390,
                 "no sideways scrolling at a phone's width");
-        screenshot(page, "explorer-compare-phone");
+        HeadlessChromium.screenshot(page, "explorer-compare-phone");
         page.close();
     }
 
@@ -201,7 +197,7 @@ class ExplorerBrowserTest {
             assertThat(cells.nth(5)).hasText(Pattern.compile("^[01]\\.\\d\\d$"));
         }
         assertThat(page.locator("#sweep-message")).isHidden();
-        screenshot(page, "explorer-sweep");
+        HeadlessChromium.screenshot(page, "explorer-sweep");
         page.close();
     }
 
@@ -213,10 +209,7 @@ class ExplorerBrowserTest {
     void theTokenInspectorShowsAlternativesSteeredAgainstUnsteered() throws Exception {
         String circuit = publishStrongCircuit("ui-inspect");
         Page page = open(CHAT_KEY, "compare", 1200, 900);
-        page.locator("#compare-prompt").fill("Tell me about Paris.");
-        page.locator("#compare-columns .col-row").nth(0).locator(".col-circuit").selectOption("");
-        page.locator("#compare-columns .col-row").nth(1).locator(".col-circuit").selectOption(circuit);
-        page.locator("#compare-max-tokens").fill("12");
+        setUpCompare(page, circuit, 12);
         page.locator("#compare-logprobs").check();
         page.locator("#compare-run").click();
         assertThat(page.locator("#compare-out .column.streaming")).hasCount(0, GENERATED);
@@ -234,7 +227,7 @@ class ExplorerBrowserTest {
             assertThat(panels.nth(i).locator(".alts li .num").first()).hasText(Pattern.compile("^\\d+\\.\\d%$"));
         }
         assertThat(page.locator("#inspector-note")).containsText("Same context");
-        screenshot(page, "explorer-inspector");
+        HeadlessChromium.screenshot(page, "explorer-inspector");
         page.close();
     }
 
@@ -265,7 +258,7 @@ class ExplorerBrowserTest {
         page.locator("#key").press("Enter");
         page.locator("#edit-save").click();
         assertThat(page.locator("#edit-message")).containsText("Saved " + edited + " v1 (5 neurons)");
-        screenshot(page, "explorer-edit");
+        HeadlessChromium.screenshot(page, "explorer-edit");
 
         Locator card = page.locator(".circuit[data-name='" + edited + "']");
         assertThat(card.locator(".version")).hasText("v1");
@@ -300,10 +293,5 @@ class ExplorerBrowserTest {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static void screenshot(Page page, String name) throws Exception {
-        Files.createDirectories(SCREENSHOTS);
-        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
     }
 }

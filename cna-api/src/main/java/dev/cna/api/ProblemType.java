@@ -18,6 +18,8 @@ public enum ProblemType {
     /** A circuit the registry does not hold (pinned steering, {@code GET /circuits/{name}}). */
     UNKNOWN_CIRCUIT(404, "unknown-circuit", "Unknown Circuit"),
     METHOD_NOT_ALLOWED(405, "method-not-allowed", "Method Not Allowed"),
+    /** The resource belongs to another owner, e.g. a manual circuit named after a feature attribution-service keeps (gateway). */
+    CONFLICT(409, "conflict", "Conflict"),
     REQUEST_ENTITY_TOO_LARGE(413, "request-entity-too-large", "Request Entity Too Large"),
     UNSUPPORTED_MEDIA_TYPE(415, "unsupported-media-type", "Unsupported Media Type"),
     /** The gateway's per-key rate limit; with Retry-After. */

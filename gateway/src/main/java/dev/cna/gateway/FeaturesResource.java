@@ -9,17 +9,12 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.ProcessingException;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.openapi.annotations.enums.SecuritySchemeType;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityScheme;
-import org.eclipse.microprofile.rest.client.inject.RestClient;
-
-import java.time.Duration;
 
 /** Features: prompt pairs in (to Kafka), attribution progress out (from attribution-service). */
 @Path("/api/features")
@@ -27,9 +22,6 @@ import java.time.Duration;
 @SecurityScheme(securitySchemeName = "apiKey", type = SecuritySchemeType.HTTP, scheme = "bearer")
 @SecurityRequirement(name = "apiKey")
 public class FeaturesResource {
-    /** How long a client should wait before asking an unreachable attribution-service again. */
-    private static final Duration UPSTREAM_RETRY = Duration.ofSeconds(5);
-
     @Inject
     PairsRequestParser parser;
 
@@ -37,8 +29,7 @@ public class FeaturesResource {
     PairsProducer producer;
 
     @Inject
-    @RestClient
-    AttributionClient attribution;
+    AttributionFeatures attribution;
 
     /** One event (object) or several (list) for one feature; 202 once Kafka has acknowledged all of them. */
     @POST
@@ -54,18 +45,7 @@ public class FeaturesResource {
     @Path("{name}")
     public JsonNode progress(@PathParam("name") String name) {
         PairsRequestParser.checkFeature(name);
-        try {
-            return attribution.feature(name);
-        } catch (WebApplicationException e) {
-            int status = e.getResponse().getStatus();
-            if (status == 404) {
-                throw new ProblemException(ProblemType.NOT_FOUND, "attribution-service has no feature " + name);
-            }
-            throw new ProblemException(ProblemType.BAD_GATEWAY, "attribution-service answered " + status);
-        } catch (ProcessingException e) { // connection refused, timeout, unreadable answer
-            Throwable cause = e.getCause() == null ? e : e.getCause();
-            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "attribution-service is unreachable ("
-                    + cause.getClass().getSimpleName() + ")", UPSTREAM_RETRY);
-        }
+        return attribution.find(name)
+                .orElseThrow(() -> new ProblemException(ProblemType.NOT_FOUND, "attribution-service has no feature " + name));
     }
 }

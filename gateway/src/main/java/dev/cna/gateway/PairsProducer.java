@@ -3,14 +3,10 @@ package dev.cna.gateway;
 import dev.cna.api.ProblemType;
 import dev.cna.api.PromptPairEvent;
 import io.quarkus.logging.Log;
-import io.smallrye.reactive.messaging.OutgoingMessageMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Message;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,14 +41,14 @@ public class PairsProducer {
         List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>(events.size());
         try {
             for (PromptPairEvent event : events) {
-                acks.add(send(feature, event));
+                acks.add(KafkaAck.send(emitter, feature, event));
             }
             CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw unavailable("the gateway is shutting down", acks, events.size());
         } catch (ExecutionException e) {
-            throw unavailable(reason(e), acks, events.size());
+            throw unavailable(KafkaAck.reason(e), acks, events.size());
         } catch (TimeoutException e) {
             throw unavailable("no answer", acks, events.size());
         } catch (IllegalStateException e) { // the emitter's buffer is full: Kafka has been away for a while
@@ -63,32 +59,6 @@ public class PairsProducer {
                 first.offset());
         return new Ingested(events.stream().map(PromptPairEvent::id).toList(), feature, first.topic(), first.partition(),
                 first.offset());
-    }
-
-    /** One event on its way; completes with where Kafka wrote it, or fails with why it did not. */
-    private CompletableFuture<RecordMetadata> send(String feature, PromptPairEvent event) {
-        CompletableFuture<RecordMetadata> written = new CompletableFuture<>();
-        // The connector puts the acknowledged record's metadata here before it acknowledges the message.
-        OutgoingMessageMetadata<RecordMetadata> result = new OutgoingMessageMetadata<>();
-        emitter.send(Message.of(event, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder().withKey(feature).build(), result),
-                () -> {
-                    written.complete(result.getResult());
-                    return CompletableFuture.completedFuture(null);
-                },
-                failure -> {
-                    written.completeExceptionally(failure);
-                    return CompletableFuture.completedFuture(null);
-                }));
-        return written;
-    }
-
-    /** The producer's own reason (TimeoutException: ...), below the connector's "retries exhausted" wrapping. */
-    private static String reason(Throwable failure) {
-        Throwable root = failure;
-        while (root.getCause() != null) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 
     /** Says how many events made it, so a client that sent a list knows what a retry would repeat. */

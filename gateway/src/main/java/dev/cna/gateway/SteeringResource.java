@@ -1,14 +1,18 @@
 package dev.cna.gateway;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.jboss.resteasy.reactive.RestMulti;
 
@@ -22,10 +26,12 @@ import org.jboss.resteasy.reactive.RestMulti;
 public class SteeringResource {
     private final SteeringClient steering;
     private final StreamMetrics metrics;
+    private final ManualCircuits manual;
 
-    SteeringResource(SteeringClient steering, StreamMetrics metrics) {
+    SteeringResource(SteeringClient steering, StreamMetrics metrics, ManualCircuits manual) {
         this.steering = steering;
         this.metrics = metrics;
+        this.manual = manual;
     }
 
     /** steering-service's POST /generate: the body goes as is, the events (token, circuit, done, error) come back as is. */
@@ -34,6 +40,18 @@ public class SteeringResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public RestMulti<String> generate(String body) {
         return forward(metrics.track(steering.stream("/generate", body)));
+    }
+
+    /**
+     * steering-service's POST /eval/detect: the project's behavior detectors (refusal, French) and quality metric on
+     * replies, {@code {"replies": [...]}} in (at most 64, 32000 chars each), {@code {"results": [...]}} out.
+     */
+    @POST
+    @Path("eval/detect")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<String> detect(String body) {
+        return steering.post("/eval/detect", body);
     }
 
     @GET
@@ -49,6 +67,21 @@ public class SteeringResource {
     public Uni<String> circuit(@PathParam("name") String name) {
         PairsRequestParser.checkFeature(name); // circuits are named after their features
         return steering.get("/circuits/" + name);
+    }
+
+    /**
+     * Saves a hand-made circuit ({@code method: manual}) as the next version of {@code name} on {@code cna.circuits}
+     * (ManualCircuits: schema, served model, not a feature of attribution-service); 202 with where Kafka wrote it.
+     * steering-service applies it shortly after ({@code circuits/events} shows it).
+     */
+    @PUT
+    @Path("circuits/{name}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    @RequiresRole(Role.ADMIN)
+    @Blocking
+    public Response save(@PathParam("name") String name, String body) throws JsonProcessingException {
+        return Response.accepted(manual.save(name, body)).build();
     }
 
     /**

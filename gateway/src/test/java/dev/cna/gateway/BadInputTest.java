@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The bad-input part of the reliability suite that fits in CI, against the real services: 1,000 malformed HTTP
- * bodies get a 4xx problem each (never a 5xx), 1,000 malformed prompt-pair events all land in the DLQ with a
+ * bodies (chat, generate, ingest, manual circuit, detectors) get a 4xx problem each (never a 5xx), 1,000 malformed prompt-pair events all land in the DLQ with a
  * reason, and everything still works afterwards.
  */
 @QuarkusTest
@@ -67,11 +67,14 @@ class BadInputTest {
     void aThousandMalformedBodiesGetA4xxProblemEach() {
         Random random = new Random(7);
         Map<Integer, Integer> statuses = new HashMap<>();
-        String[] targets = {"/v1/chat/completions", "/api/generate", "/api/features/bad-input/pairs"};
+        String[] targets = {"/v1/chat/completions", "/api/generate", "/api/features/bad-input/pairs", "/api/circuits/bad-input",
+                "/api/eval/detect"};
         for (int i = 0; i < COUNT; i++) {
             String path = targets[i % targets.length];
-            String key = path.startsWith("/api/features") ? ADMIN_KEY : Platform.CHAT_KEY;
-            Response r = given().auth().oauth2(key).contentType("application/json").body(malformed(random, i)).post(path);
+            boolean admin = path.startsWith("/api/features") || path.startsWith("/api/circuits");
+            var request = given().auth().oauth2(admin ? ADMIN_KEY : Platform.CHAT_KEY).contentType("application/json")
+                    .body(malformed(random, i));
+            Response r = path.startsWith("/api/circuits") ? request.put(path) : request.post(path);
             statuses.merge(r.statusCode(), 1, Integer::sum);
             assertTrue(r.statusCode() >= 400 && r.statusCode() < 500, "request " + i + " to " + path + ": " + r.statusCode()
                     + " " + r.asString());
@@ -86,6 +89,7 @@ class BadInputTest {
         // still serving
         given().auth().oauth2(Platform.CHAT_KEY).contentType("application/json").body(Platform.chat("Say hi.", 4))
                 .post("/v1/chat/completions").then().statusCode(200);
+        given().auth().oauth2(Platform.CHAT_KEY).get("/api/circuits/bad-input").then().statusCode(404); // none was published
     }
 
     @Test

@@ -1,11 +1,8 @@
 package dev.cna.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.microsoft.playwright.Browser;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
-import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.Request;
 import com.microsoft.playwright.assertions.LocatorAssertions;
 import io.quarkus.test.common.WithTestResource;
@@ -16,8 +13,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
@@ -37,41 +32,36 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 @WithTestResource(SteeringStack.class)
 class BrowserTest {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path SCREENSHOTS = Path.of("target", "screenshots");
     private static final String CIRCUIT = "browser-test";
 
-    private static Playwright playwright;
-    private static Browser browser;
+    private static HeadlessChromium chromium;
 
     @TestHTTPResource("/")
     URL ui;
 
     @BeforeAll
     static void launch() {
-        assertTrue(Files.isExecutable(CHROMIUM), CHROMIUM + " is missing: apt-get install -y chromium (.ci/run does)");
-        playwright = Playwright.create();
-        browser = playwright.chromium().launch(new BrowserType.LaunchOptions().setExecutablePath(CHROMIUM).setHeadless(true));
+        chromium = HeadlessChromium.launch();
     }
 
     @AfterAll
     static void close() {
-        if (playwright != null) {
-            playwright.close(); // closes the browser too
+        if (chromium != null) {
+            chromium.close();
         }
     }
 
     @Test
     void staticFilesNeedNoKey() {
-        given().get("/").then().statusCode(200).contentType(startsWith("text/html")).body(containsString("app.js"));
-        given().get("/app.js").then().statusCode(200);
+        given().get("/").then().statusCode(200).contentType(startsWith("text/html")).body(containsString("js/main.js"));
+        given().get("/js/main.js").then().statusCode(200);
         given().get("/app.css").then().statusCode(200);
     }
 
     @Test
     void chatStreamsAndIsSteeredByThePickedCircuit() throws Exception {
         Platform.publish(CIRCUIT, 1, Platform.circuit(CIRCUIT, 1, 4, 9, 3));
-        Page page = browser.newPage(new Browser.NewPageOptions().setViewportSize(1200, 800));
+        Page page = chromium.newPage(1200, 800);
         page.navigate(ui.toString());
 
         page.locator("#key").fill(CHAT_KEY);
@@ -115,18 +105,13 @@ class BrowserTest {
         assertTrue(distinct >= 5, "the reply should grow token by token, lengths seen: " + lengths);
         assertTrue(reply.locator(".text").textContent().length() > 0);
         assertThat(reply.locator(".info")).containsText(CIRCUIT + " v1");
-        screenshot(page, "chat-steered");
+        HeadlessChromium.screenshot(page, "chat-steered");
 
         // A new version on Kafka shows in the picker without a reload.
         Platform.publish(CIRCUIT, 2, Platform.circuit(CIRCUIT, 2, 4, 11, 3));
         assertThat(card.locator(".version")).hasText("v2");
         assertThat(card.locator(".chart .bar")).hasCount(8);
-        screenshot(page, "circuit-v2");
+        HeadlessChromium.screenshot(page, "circuit-v2");
         page.close();
-    }
-
-    private static void screenshot(Page page, String name) throws Exception {
-        Files.createDirectories(SCREENSHOTS);
-        page.screenshot(new Page.ScreenshotOptions().setPath(SCREENSHOTS.resolve(name + ".png")).setFullPage(true));
     }
 }

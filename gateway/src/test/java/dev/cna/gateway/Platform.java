@@ -25,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 final class Platform {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String CHAT_KEY = "test-chat";
+    static final String ADMIN_KEY = "test-admin";
 
     private Platform() {}
 

@@ -29,7 +29,7 @@ class SteeringApiTest {
     void generateStreamsSteeringServicesEventsUnchanged() throws Exception {
         String name = "native-" + System.nanoTime();
         Platform.publish(name, 3, Platform.circuit(name, 3, 2, 2, 5));
-        String body = "{\"prompt\": \"The capital of France is\", \"max_tokens\": 6, \"temperature\": 0,"
+        String body = "{\"prompt\": \"The capital of France is\", \"max_tokens\": 6, \"temperature\": 0, \"logprobs\": 2,"
                 + " \"steering\": [{\"circuit\": \"" + name + "\", \"multiplier\": 0.5}]}";
         List<SseStream.Event> events;
         try (SseStream s = SseStream.post(url("/api/generate"), CHAT_KEY, body)) {
@@ -46,6 +46,12 @@ class SteeringApiTest {
         assertTrue(tokens.size() >= 6, events.toString());
         assertEquals(3, JSON.readTree(tokens.get(0).data()).at("/circuits/" + name).asInt());
         assertEquals(0, JSON.readTree(tokens.get(0).data()).get("index").asInt());
+        // the log-probability contract (steering-service/README.md) comes through as is
+        JsonNode first = JSON.readTree(tokens.get(0).data());
+        assertTrue(first.get("logprob").asDouble() <= 0, first.toString());
+        assertEquals(2, first.get("top_logprobs").size());
+        assertEquals(first.get("token").asInt(), first.at("/top_logprobs/0/token").asInt(), "greedy: the most likely");
+        assertTrue(first.at("/top_logprobs/0/bytes").isArray() && first.at("/top_logprobs/0/text").isTextual());
     }
 
     @Test

@@ -168,7 +168,7 @@ class ChatCompletionsTest {
     @CsvSource(delimiter = '|', value = {
             "{\"max_tokens\": 4}|messages must be a non-empty list",
             "{\"messages\": []}|messages must be a non-empty list",
-            "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}|messages[0].role must be system, developer, user or assistant",
+            "{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}|messages[0].role must be system, developer, user, assistant or tool",
             "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"image_url\", \"image_url\": {}}]}]}|only text is supported",
             "{\"messages\": [{\"role\": \"user\", \"content\": 5}]}|must be a string or a list of text parts",
             "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"temperature\": \"hot\"}|temperature must be a number",

@@ -75,7 +75,7 @@ class ExplorerBrowserTest {
     }
 
     @Test
-    void aFeatureFromPastedPromptsShowsItsProgressThenItsCircuit() throws Exception {
+    void aFeatureFromPastedPromptsShowsItsProgressThenItsCircuitThenIsReset() throws Exception {
         String feature = "ui-french-" + System.nanoTime();
         Page page = open(ADMIN_KEY, "features", 1200, 900);
         assertEquals(ADMIN_KEY, page.evaluate("sessionStorage.getItem('cna.apiKey')"));
@@ -115,6 +115,14 @@ class ExplorerBrowserTest {
         JsonNode downloaded = JSON.readTree(Files.readString(download.path()));
         assertEquals(feature, downloaded.get("name").asText());
         assertEquals(200, downloaded.get("neurons").size());
+
+        // reset: the feature's pairs forgotten, its circuit deleted, and the page says so
+        page.onDialog(dialog -> dialog.accept()); // "Reset NAME?"
+        page.locator("#tab-features").click();
+        page.locator("#feature-reset").click();
+        assertThat(page.locator("#feature-progress-text")).containsText(feature + " was reset: no circuit", ATTRIBUTED);
+        assertThat(page.locator(".circuit[data-name='" + feature + "']")).hasCount(0);
+        given().auth().oauth2(CHAT_KEY).get("/api/circuits/" + feature).then().statusCode(404);
         page.close();
     }
 

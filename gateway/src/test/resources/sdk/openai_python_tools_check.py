@@ -30,8 +30,9 @@ def call_of(message):
             for c in (message.tool_calls or [])]
 
 
-whole = client.chat.completions.create(model="any", messages=question, tools=tools, max_tokens=64, temperature=0)
-out["auto"] = {"finish_reason": whole.choices[0].finish_reason, "content": whole.choices[0].message.content,
+whole = client.chat.completions.create(model="any", messages=question, tools=tools, tool_choice="required",
+                                       max_tokens=64, temperature=0)
+out["required"] = {"finish_reason": whole.choices[0].finish_reason, "content": whole.choices[0].message.content,
                "calls": call_of(whole.choices[0].message)}
 
 calls = {}
@@ -52,13 +53,14 @@ for chunk in client.chat.completions.create(model="any", messages=question, tool
     finish = chunk.choices[0].finish_reason or finish
 out["streamed"] = {"finish_reason": finish, "content": "".join(content), "calls": [calls[i] for i in sorted(calls)]}
 
-# the call and its result go back; the model answers in text
-first = out["auto"]["calls"][0] if out["auto"]["calls"] else out["streamed"]["calls"][0]
+# the call and its result go back; with tool_choice none the model answers in text
+first = out["required"]["calls"][0]
 history = question + [
     {"role": "assistant", "content": None, "tool_calls": [
         {"id": first["id"], "type": "function", "function": {"name": first["name"], "arguments": first["arguments"]}}]},
     {"role": "tool", "tool_call_id": first["id"], "content": json.dumps({"temperature_c": 18, "sky": "sunny"})}]
-answer = client.chat.completions.create(model="any", messages=history, tools=tools, max_tokens=48, temperature=0)
+answer = client.chat.completions.create(model="any", messages=history, tools=tools, tool_choice="none", max_tokens=48,
+                                        temperature=0)
 out["answer"] = {"finish_reason": answer.choices[0].finish_reason, "content": answer.choices[0].message.content}
 
 schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 40},

@@ -57,7 +57,7 @@ final class ToolCallStream {
             }
             int open = pending.indexOf(ToolCallSyntax.OPEN);
             if (open >= 0) {
-                content(pending.substring(0, open), out);
+                content(pending.substring(0, open).stripTrailing(), out); // the line break before a block is not text
                 pending.delete(0, open + ToolCallSyntax.OPEN.length());
                 inCall = true;
                 continue;

@@ -41,7 +41,7 @@ public class AttributionTopology {
     boolean createTopics;
     @ConfigProperty(name = "cna.attribution.partitions", defaultValue = "1")
     int partitions;
-    @ConfigProperty(name = "cna.attribution.flush-events", defaultValue = "64")
+    @ConfigProperty(name = "cna.attribution.flush-events", defaultValue = "32")
     int flushEvents;
     @ConfigProperty(name = "cna.attribution.flush-interval", defaultValue = "200ms")
     Duration flushInterval;

@@ -35,21 +35,28 @@ function report(text, isError = false) {
   say('feature-message', text, isError);
 }
 
-function showProgress(view, fromVersion) {
+/**
+ * Shows where attribution is; true once it has taken our events (attribution-service updates the counts after it
+ * published, so the version seen then is final for them).
+ */
+function showProgress(view, before) {
   const pairs = view ? `${view.positive} positive and ${view.negative} negative prompts seen` : 'waiting for attribution-service';
   const backlog = view ? `, ${view.backlog} events still to attribute` : '';
   const version = view?.hasCircuit ? `, circuit v${view.version} (${view.neurons} neurons)` : ', no circuit yet';
   $('feature-progress-text').textContent = pairs + backlog + version;
   const bar = $('feature-progress');
   bar.hidden = false;
-  const done = view && view.version > fromVersion && view.backlog === 0;
+  const done = view && view.events > before.events && view.backlog === 0;
   if (done) bar.value = bar.max;
   else bar.removeAttribute('value'); // indeterminate while it works
   return done;
 }
 
-/** Polls the feature until a version newer than fromVersion is out and in the registry (or it was reset). */
-function follow(name, fromVersion, reset = false) {
+/**
+ * Polls the feature until attribution has taken the events sent after `before` ({events, version}) and its new
+ * version, if the top neurons changed, is in the registry; or, for a reset, until the circuit is gone.
+ */
+function follow(name, before, reset = false) {
   clearTimeout(polling);
   const tick = async () => {
     try {
@@ -60,11 +67,17 @@ function follow(name, fromVersion, reset = false) {
           $('feature-progress-text').textContent = `${name} was reset: no circuit`;
           return;
         }
-      } else if (showProgress(view, fromVersion) && inRegistry && inRegistry.version >= view.version) {
-        $('feature-progress-text').textContent += ': ready';
-        $('feature-open').hidden = false;
-        $('feature-open').dataset.name = name;
-        return;
+      } else if (showProgress(view, before)) {
+        if (view.version <= before.version) {
+          $('feature-progress-text').textContent += ': the top neurons did not change, so no new version';
+          return;
+        }
+        if (inRegistry && inRegistry.version >= view.version) {
+          $('feature-progress-text').textContent += ': ready';
+          $('feature-open').hidden = false;
+          $('feature-open').dataset.name = name;
+          return;
+        }
       }
     } catch (e) {
       report(e.message, true);
@@ -95,7 +108,8 @@ async function submit(e) {
   if (topK) body.options = { topK };
   $('feature-open').hidden = true;
   try {
-    const before = (await feature(name))?.version ?? 0;
+    const seen = await feature(name);
+    const before = { events: seen?.events ?? 0, version: seen?.version ?? 0 };
     await sendJson(`/api/features/${encodeURIComponent(name)}/pairs`, body);
     report(`Sent ${positive.length} + ${negative.length} prompts for ${name}; attribution follows.`);
     follow(name, before);
@@ -110,7 +124,7 @@ async function reset() {
   try {
     await sendJson(`/api/features/${encodeURIComponent(name)}/pairs`, { type: 'reset' });
     report(`Reset ${name}.`);
-    follow(name, 0, true);
+    follow(name, null, true);
   } catch (err) {
     report(err.message, true);
   }

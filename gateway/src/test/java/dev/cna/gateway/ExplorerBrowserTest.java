@@ -210,8 +210,9 @@ class ExplorerBrowserTest {
     }
 
     /**
-     * Needs steering-service's log-probabilities (the openai branch's {@code logprobs}, /tmp/contract.md): without
-     * them steering-service refuses the field and the columns show its 400 instead of tokens.
+     * Needs steering-service's log-probabilities ({@code logprobs} on POST /generate, {@code logprob} and
+     * {@code top_logprobs} on its token events): a steering-service without them refuses the field, and the columns
+     * show its 400 instead of tokens.
      */
     @Test
     void theTokenInspectorShowsAlternativesSteeredAgainstUnsteered() throws Exception {
@@ -221,7 +222,8 @@ class ExplorerBrowserTest {
         page.locator("#compare-logprobs").check();
         page.locator("#compare-run").click();
         assertThat(page.locator("#compare-out .column.streaming")).hasCount(0, GENERATED);
-        assertThat(page.locator("#compare-out .column.error")).hasCount(0);
+        List<String> refused = page.locator("#compare-out .column.error .text").allTextContents();
+        assertTrue(refused.isEmpty(), "steering-service refused the request with logprobs: " + refused);
 
         Locator token = page.locator("#compare-out .column").nth(1).locator(".tok").first();
         token.focus();

@@ -23,7 +23,7 @@ public class AttributionFeatures {
     }
 
     /**
-     * attribution-service's {@code GET /features/{name}} (pairs seen, circuit version, backlog), empty when it has no
+     * attribution-service's {@code GET /features/{name}} (events and prompts applied, circuit version, owning instance), empty when it has no
      * such feature; 502 for another error answer, 503 with Retry-After when it cannot be reached.
      */
     public Optional<JsonNode> find(String name) {

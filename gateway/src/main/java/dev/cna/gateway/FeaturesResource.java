@@ -40,7 +40,7 @@ public class FeaturesResource {
         return Response.accepted(producer.send(name, parser.parse(name, body))).build();
     }
 
-    /** attribution-service's view of the feature: pairs seen, circuit version, backlog. */
+    /** attribution-service's view of the feature: events and prompts applied, circuit version, owning instance. */
     @GET
     @Path("{name}")
     public JsonNode progress(@PathParam("name") String name) {

@@ -1,5 +1,5 @@
 // Features view: create or extend a feature from two lists of prompts (POST /api/features/{name}/pairs, admin key),
-// follow its attribution (GET /api/features/{name}: pairs seen, backlog, circuit version) until the new circuit
+// follow its attribution (GET /api/features/{name}: events applied of those sent, circuit version) until the new circuit
 // version is in the registry, or reset it.
 import { $, api, problem, say, sendJson } from './api.js';
 import { summaries } from './circuits.js';
@@ -36,24 +36,24 @@ function report(text, isError = false) {
 }
 
 /**
- * Shows where attribution is; true once it has taken our events (attribution-service updates the counts after it
- * published, so the version seen then is final for them).
+ * Shows where attribution is; true once it has applied the events we sent (attribution-service commits the counts
+ * with the circuit they made, in one transaction, so the version seen then is final for them).
  */
 function showProgress(view, before) {
+  const applied = Math.max(0, (view?.events ?? before.events) - before.events);
   const pairs = view ? `${view.positive} positive and ${view.negative} negative prompts seen` : 'waiting for attribution-service';
-  const backlog = view ? `, ${view.backlog} events still to attribute` : '';
+  const progress = `, ${Math.min(applied, before.sent)} of ${before.sent} sent events attributed`;
   const version = view?.hasCircuit ? `, circuit v${view.version} (${view.neurons} neurons)` : ', no circuit yet';
-  $('feature-progress-text').textContent = pairs + backlog + version;
+  $('feature-progress-text').textContent = pairs + progress + version;
   const bar = $('feature-progress');
   bar.hidden = false;
-  const done = view && view.events > before.events && view.backlog === 0;
-  if (done) bar.value = bar.max;
-  else bar.removeAttribute('value'); // indeterminate while it works
-  return done;
+  bar.max = before.sent;
+  bar.value = Math.min(applied, before.sent);
+  return applied >= before.sent;
 }
 
 /**
- * Polls the feature until attribution has taken the events sent after `before` ({events, version}) and its new
+ * Polls the feature until attribution has applied the events sent after `before` ({events, version, sent}) and its new
  * version, if the top neurons changed, is in the registry; or, for a reset, until the circuit is gone.
  */
 function follow(name, before, reset = false) {
@@ -109,8 +109,8 @@ async function submit(e) {
   $('feature-open').hidden = true;
   try {
     const seen = await feature(name);
-    const before = { events: seen?.events ?? 0, version: seen?.version ?? 0 };
-    await sendJson(`/api/features/${encodeURIComponent(name)}/pairs`, body);
+    const sent = await sendJson(`/api/features/${encodeURIComponent(name)}/pairs`, body);
+    const before = { events: seen?.events ?? 0, version: seen?.version ?? 0, sent: sent.ids?.length || 1 };
     report(`Sent ${positive.length} + ${negative.length} prompts for ${name}; attribution follows.`);
     follow(name, before);
   } catch (err) {

@@ -93,6 +93,7 @@ class ExplorerBrowserTest {
         page.locator("#feature-send").click();
         assertThat(page.locator("#feature-message")).containsText("Sent 3 + 3 prompts");
         assertThat(page.locator("#feature-progress-text")).containsText("3 positive and 3 negative prompts seen", ATTRIBUTED);
+        assertThat(page.locator("#feature-progress-text")).containsText("1 of 1 sent events attributed", ATTRIBUTED);
         HeadlessChromium.screenshot(page, "explorer-features");
         assertThat(page.locator("#feature-progress-text")).containsText("ready", ATTRIBUTED);
         assertThat(page.locator("#feature-progress-text")).containsText("circuit v1");

@@ -139,7 +139,11 @@ public final class ReliabilityBench {
         int gapSeconds = Integer.parseInt(opts.getOrDefault("gap-seconds", "20"));
         int maxTokens = Integer.parseInt(opts.getOrDefault("max-tokens", "48"));
         int ingestMillis = Integer.parseInt(opts.getOrDefault("ingest-interval-ms", "1000"));
-        List<String> faults = List.of(opts.getOrDefault("faults", "kafka,attribution,steering").split(","));
+        // every attribution-service instance of the stack (./cna up with CNA_ATTRIBUTION_REPLICAS=2 starts attribution2)
+        boolean twoAttributions = Files.exists(Path.of(".cna/attribution-replicas"))
+                && Files.readString(Path.of(".cna/attribution-replicas")).trim().equals("2");
+        List<String> faults = List.of(opts.getOrDefault("faults",
+                twoAttributions ? "kafka,attribution,attribution2,steering" : "kafka,attribution,steering").split(","));
         Path out = Path.of(opts.getOrDefault("out", "bench/results"));
         String base = opts.getOrDefault("gateway", "http://localhost:8080");
         String command = "bench/reliability/run" + (args.length == 0 ? "" : " " + String.join(" ", args));
@@ -472,6 +476,7 @@ public final class ReliabilityBench {
             }
             int port = switch (service) {
                 case "attribution" -> 8081;
+                case "attribution2" -> 8083;
                 case "steering" -> 8082;
                 default -> 8080;
             };
@@ -610,14 +615,18 @@ public final class ReliabilityBench {
         md.append("Produced by `").append(json.get("command")).append("` (").append(Report.describe(machine)).append(").\n");
         md.append("Load average (1, 5, 15 min) before `./cna up`: ").append(json.get("loadAverageBeforeStack"))
                 .append("; when the driver started (stack up): ").append(json.get("loadAverageAtDriverStart")).append(".\n\n");
-        md.append(String.format("The stack of `./cna up` (devstack Kafka, attribution-service, steering-service, gateway; default "
-                + "model, 1 PyTorch thread per model service), driven over HTTP/1.1 through the gateway by %s concurrent streamed "
+        md.append(String.format("The stack of `./cna up` (devstack Kafka, attribution-service%s, steering-service, gateway; default "
+                + "model on the cpu backend, 1 compute thread per model service), driven over HTTP/1.1 through the gateway by %s concurrent streamed "
                 + "chats (`POST /v1/chat/completions`, `stream: true`, `max_tokens` %s, temperature 0.7; each stream starts "
                 + "the next chat when one ends; streams started 100 ms apart). Phase 1: %s s of load, no fault. Phase 2: the "
                 + "same load goes on while %s are restarted one after the other with `./cna restart SERVICE` (SIGTERM, start "
                 + "as `./cna up` does, wait until ready), %s s of load between a recovery and the next kill and after the last. "
                 + "All along, one ingest request a %s ms (one positive and one negative prompt, admin key) goes to "
                 + "`POST /api/features/%s/pairs`. 429 and 503 answers are retried after their `Retry-After`.%n%n",
+                ((List<?>) p.get("faults")).contains("attribution2")
+                        ? " as two instances of one Kafka Streams application (`attribution`, `attribution2`: the devstack "
+                        + "broker's one partition of cna.prompt-pairs is worked by one of them, the other takes it over when "
+                        + "it stops)" : "",
                 p.get("streams"), p.get("maxTokens"), p.get("loadSeconds"), p.get("faults"), p.get("gapSeconds"),
                 p.get("ingestIntervalMillis"), pairs.get("feature")));
         md.append("## Chats\n\n");

@@ -9,7 +9,15 @@ import java.nio.ByteOrder;
 
 import static dev.cna.core.runtime.quant.Simd.B4;
 import static dev.cna.core.runtime.quant.Simd.F;
+import static dev.cna.core.runtime.quant.Simd.K1;
+import static dev.cna.core.runtime.quant.Simd.K2;
+import static dev.cna.core.runtime.quant.Simd.K3;
+import static dev.cna.core.runtime.quant.Simd.K4;
 import static dev.cna.core.runtime.quant.Simd.L;
+import static dev.cna.core.runtime.quant.Simd.P1;
+import static dev.cna.core.runtime.quant.Simd.P2;
+import static dev.cna.core.runtime.quant.Simd.P3;
+import static dev.cna.core.runtime.quant.Simd.P4;
 import static dev.cna.core.runtime.quant.Simd.R1;
 import static dev.cna.core.runtime.quant.Simd.R2;
 import static dev.cna.core.runtime.quant.Simd.R4;
@@ -187,26 +195,31 @@ final class F32Kernels {
                 a32 = u.fma(v2, a32);
                 a33 = u.fma(v3, a33);
             }
-            a00.intoArray(lanes, 0);
-            a01.intoArray(lanes, L);
-            a02.intoArray(lanes, 2 * L);
-            a03.intoArray(lanes, 3 * L);
-            a10.intoArray(lanes, 4 * L);
-            a11.intoArray(lanes, 5 * L);
-            a12.intoArray(lanes, 6 * L);
-            a13.intoArray(lanes, 7 * L);
-            a20.intoArray(lanes, 8 * L);
-            a21.intoArray(lanes, 9 * L);
-            a22.intoArray(lanes, 10 * L);
-            a23.intoArray(lanes, 11 * L);
-            a30.intoArray(lanes, 12 * L);
-            a31.intoArray(lanes, 13 * L);
-            a32.intoArray(lanes, 14 * L);
-            a33.intoArray(lanes, 15 * L);
+            // the sixteen lane sums in registers (Simd.P1..P4): a tree of merges, 4 vector ops each
+            FloatVector m0 = a00.blend(a01, K1).add(a01.blend(a00, K1).rearrange(P1));
+            FloatVector m1 = a02.blend(a03, K1).add(a03.blend(a02, K1).rearrange(P1));
+            FloatVector m2 = a10.blend(a11, K1).add(a11.blend(a10, K1).rearrange(P1));
+            FloatVector m3 = a12.blend(a13, K1).add(a13.blend(a12, K1).rearrange(P1));
+            FloatVector m4 = a20.blend(a21, K1).add(a21.blend(a20, K1).rearrange(P1));
+            FloatVector m5 = a22.blend(a23, K1).add(a23.blend(a22, K1).rearrange(P1));
+            FloatVector m6 = a30.blend(a31, K1).add(a31.blend(a30, K1).rearrange(P1));
+            FloatVector m7 = a32.blend(a33, K1).add(a33.blend(a32, K1).rearrange(P1));
+            m0 = m0.blend(m1, K2).add(m1.blend(m0, K2).rearrange(P2));
+            m2 = m2.blend(m3, K2).add(m3.blend(m2, K2).rearrange(P2));
+            m4 = m4.blend(m5, K2).add(m5.blend(m4, K2).rearrange(P2));
+            m6 = m6.blend(m7, K2).add(m7.blend(m6, K2).rearrange(P2));
+            m0 = m0.blend(m2, K3).add(m2.blend(m0, K3).rearrange(P3));
+            m4 = m4.blend(m6, K3).add(m6.blend(m4, K3).rearrange(P3));
+            if (L == 16) {
+                m0.blend(m4, K4).add(m4.blend(m0, K4).rearrange(P4)).intoArray(lanes, 0);
+            } else {
+                m0.intoArray(lanes, 0);
+                m4.intoArray(lanes, L);
+            }
             for (int i = 0; i < 4; i++) {
                 float[] w = ws[i];
                 for (int j = 0; j < 4; j++) {
-                    float sum = laneSum(lanes, (4 * i + j) * L);
+                    float sum = lanes[LANE_OF[4 * i + j]];
                     float[] x = xs[b + j];
                     for (int t = k; t < n; t++) {
                         sum += w[t] * x[t];
@@ -222,15 +235,33 @@ final class F32Kernels {
         }
     }
 
-    /** The L lanes at a[at..] summed pairwise (lane i with i ^ d, d = L/2 .. 1), the order of Simd.R8..R1. */
-    private static float laneSum(float[] a, int at) {
-        for (int d = L / 2; d >= 1; d /= 2) {
-            for (int i = 0; i < d; i++) {
-                a[at + i] += a[at + i + d];
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16]);
+    /** Where the tree in dotBatch4 leaves accumulator 4i + j: its lanes are merged in pairs, a level per bit. */
+    private static final int[] LANE_OF = laneOf();
+
+    /** Replays dotBatch4's merges on labels: the result lane (or lane of the second vector, + L) of each input. */
+    private static int[] laneOf() {
+        int[][] v = new int[16][L];
+        for (int a = 0; a < 16; a++) {
+            java.util.Arrays.fill(v[a], a);
+        }
+        int count = 16;
+        for (int d = L / 2; d >= 1 && count > 1; d /= 2) {
+            for (int p = 0; p < count / 2; p++) {
+                int[] merged = new int[L];
+                for (int i = 0; i < L; i++) {
+                    merged[i] = (i & d) == 0 ? v[2 * p][i] : v[2 * p + 1][i];
+                }
+                v[p] = merged;
+            }
+            count /= 2;
+        }
+        int[] lane = new int[16];
+        for (int c = 0; c < count; c++) {
+            for (int i = 0; i < L; i++) {
+                lane[v[c][i]] = c * L + i;
             }
         }
-        return a[at];
+        return lane;
     }
-
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[16 * L]);
 }

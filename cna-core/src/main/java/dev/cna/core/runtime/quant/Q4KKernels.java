@@ -27,7 +27,7 @@ final class Q4KKernels {
     static final int BYTES = 144;
 
     static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
         float offset = 0;
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
             int at = off + b * BYTES;
@@ -47,12 +47,12 @@ final class Q4KKernels {
                     lo = q0.fma(FloatVector.fromArray(F, x, xo + 64 * p + g), lo);
                     hi = q1.fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + g), hi);
                 }
-                acc = lo.fma(FloatVector.broadcast(F, d * (sm1 & 0xFF)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * (sm2 & 0xFF)), acc);
+                a0 = lo.fma(FloatVector.broadcast(F, d * (sm1 & 0xFF)), a0);
+                a1 = hi.fma(FloatVector.broadcast(F, d * (sm2 & 0xFF)), a1);
                 offset += dmin * (sm1 >>> 8) * xs[8 * b + 2 * p] + dmin * (sm2 >>> 8) * xs[8 * b + 2 * p + 1];
             }
         }
-        FloatVector sum = acc;
+        FloatVector sum = a0.add(a1);
         if (L == 16) {
             sum = sum.add(sum.rearrange(R8));
         }

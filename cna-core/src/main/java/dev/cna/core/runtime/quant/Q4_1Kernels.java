@@ -25,7 +25,7 @@ final class Q4_1Kernels {
     static final int BYTES = 20;
 
     static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         float offset = 0;
         for (int b = 0, blocks = n / 32; b < blocks; b++) {
             int at = off + b * BYTES;
@@ -38,10 +38,14 @@ final class Q4_1Kernels {
                 s = lo.fma(FloatVector.fromArray(F, x, xo + g), s);
                 s = hi.fma(FloatVector.fromArray(F, x, xo + 16 + g), s);
             }
-            acc = s.fma(FloatVector.broadcast(F, half(w, at)), acc);
+            FloatVector t = s.fma(FloatVector.broadcast(F, half(w, at)), a0);
+            a0 = a1;
+            a1 = a2;
+            a2 = a3;
+            a3 = t;
             offset += half(w, at + 2) * xs[b];
         }
-        FloatVector sum = acc;
+        FloatVector sum = a0.add(a1).add(a2.add(a3));
         if (L == 16) {
             sum = sum.add(sum.rearrange(R8));
         }

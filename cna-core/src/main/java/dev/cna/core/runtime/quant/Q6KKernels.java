@@ -28,7 +28,7 @@ final class Q6KKernels {
     static final int BYTES = 210;
 
     static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         float offset = 0;
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
             int at = off + b * BYTES;
@@ -49,21 +49,21 @@ final class Q6KKernels {
                     IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
                     IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.and(0x30));
                     IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                    acc = ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l))
-                            .fma(FloatVector.broadcast(F, d * w[is]), acc);
-                    acc = ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 32 + l))
-                            .fma(FloatVector.broadcast(F, d * w[is + 2]), acc);
-                    acc = ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 64 + l))
-                            .fma(FloatVector.broadcast(F, d * w[is + 4]), acc);
-                    acc = ((FloatVector) q4.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 96 + l))
-                            .fma(FloatVector.broadcast(F, d * w[is + 6]), acc);
+                    a0 = ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l))
+                            .fma(FloatVector.broadcast(F, d * w[is]), a0);
+                    a1 = ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 32 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 2]), a1);
+                    a2 = ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 64 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 4]), a2);
+                    a3 = ((FloatVector) q4.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + 96 + l))
+                            .fma(FloatVector.broadcast(F, d * w[is + 6]), a3);
                 }
             }
             for (int j = 0; j < 16; j++) {
                 offset += d * w[at + 192 + j] * xs[16 * b + j];
             }
         }
-        FloatVector sum = acc;
+        FloatVector sum = a0.add(a1).add(a2.add(a3));
         if (L == 16) {
             sum = sum.add(sum.rearrange(R8));
         }

@@ -36,6 +36,8 @@ public final class CpuBackend extends Backend {
     private final Layer[] layers;
     private final Rope rope;
     private final boolean interleavedRope;
+    /** Least work (multiply-adds x 2) an attention task gets from the team; smaller splits cost more than they save. */
+    private static final long ATTENTION_CHUNK_FLOPS = 256 * 1024;
     private final Workers workers;
     private final long weightBytes;
     private final Buffers buffers;
@@ -232,7 +234,15 @@ public final class CpuBackend extends Backend {
      */
     private void attention(RowKvCache cache, int layer, float[][] q, int[] rowOf, int[] position, float[][] out) {
         int heads = config.heads();
-        workers.split(q.length * heads, 1, (lo, hi) -> {
+        int span = 1;
+        for (int p : position) {
+            span = Math.max(span, p + 1);
+        }
+        // chunks of at least ATTENTION_CHUNK_FLOPS: a decode step's heads over a short context are less work than a
+        // hand-off to the team costs
+        long perHead = 4L * span * config.headDim();
+        int grain = (int) Math.max(1, Math.min(q.length * heads, ATTENTION_CHUNK_FLOPS / perHead));
+        workers.split(q.length * heads, grain, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
                 int i = task / heads;
                 attend(cache.row(rowOf[i]), cache.stride(), layer, q[i], position[i], task % heads, out[i]);

@@ -100,9 +100,7 @@ abstract class RowKernel {
             case Q4_0 -> new RowKernel(cols) {
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
-                    for (int i = 0; i < n; i++) {
-                        out[r0 + i] = Q4_0Kernels.dot(w, off + i * rowBytes, x, xs, cols);
-                    }
+                    Q4_0Kernels.dotRows(w, off, rowBytes, n, x, xs, out, r0);
                 }
 
                 @Override
@@ -113,9 +111,7 @@ abstract class RowKernel {
             case Q4_1 -> new RowKernel(cols) {
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
-                    for (int i = 0; i < n; i++) {
-                        out[r0 + i] = Q4_1Kernels.dot(w, off + i * rowBytes, x, xs, cols);
-                    }
+                    Q4_1Kernels.dotRows(w, off, rowBytes, n, x, xs, out, r0);
                 }
 
                 @Override

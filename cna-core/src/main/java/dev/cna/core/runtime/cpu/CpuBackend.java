@@ -199,10 +199,14 @@ public final class CpuBackend extends Backend {
                 from[t++] = lo;
             }
         }
+        QuantizedMatrix.Input[] inputs = new QuantizedMatrix.Input[matrices.length];
+        for (int mi = 0; mi < matrices.length; mi++) {
+            inputs[mi] = matrices[mi].input(xs);
+        }
         workers.split(tasks, 1, (lo, hi) -> {
             for (int task = lo; task < hi; task++) {
                 QuantizedMatrix m = matrices[matrixOf[task]];
-                m.matMulRows(xs, outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
+                m.matMulRows(inputs[matrixOf[task]], outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
             }
         });
     }

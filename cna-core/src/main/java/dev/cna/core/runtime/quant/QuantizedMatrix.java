@@ -240,14 +240,29 @@ public final class QuantizedMatrix {
     }
 
     /**
+     * Activation rows prepared for {@link #matMulRows}: with one row, x's sums per block (what the kernels of types with
+     * an offset or min term need) are computed here once, not by every task of a split.
+     *
+     * @param xs    the activation rows, cols values each
+     * @param sums  x's sums per block when xs has one row and the type needs them, else null
+     */
+    public record Input(float[][] xs, float[] sums) {}
+
+    /** xs ready for {@link #matMulRows}; the arrays are not copied and must not change while it is used. */
+    public Input input(float[][] xs) {
+        return new Input(xs, xs.length == 1 ? sums(xs[0]) : null);
+    }
+
+    /**
      * Output rows [lo, hi) of {@link #matMul} (or {@link #matVec} for a batch of one): for callers that split the rows
      * of several matrices over their own threads.
      */
-    public void matMulRows(float[][] xs, float[][] outs, int lo, int hi) {
+    public void matMulRows(Input in, float[][] outs, int lo, int hi) {
+        float[][] xs = in.xs();
         checkBatch(xs, outs);
         Objects.checkFromToIndex(lo, hi, rows);
         if (xs.length == 1) {
-            rowsVec(xs[0], sums(xs[0]), outs[0], lo, hi);
+            rowsVec(xs[0], in.sums(), outs[0], lo, hi);
         } else {
             rowsBatch(xs, outs, lo, hi);
         }

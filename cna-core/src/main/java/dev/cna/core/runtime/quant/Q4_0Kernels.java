@@ -17,7 +17,7 @@ import static dev.cna.core.runtime.quant.Simd.half;
 
 /**
  * Q4_0 (block_q4_0, 18 bytes per 32 values): f16 d, 16 bytes qs; value j in the low nibble of qs[j], value j+16
- * in the high nibble. Value = d * (q - 8). The dot computes d * (sum q*x - 8 * sum x) with the block sums of x
+ * in the high nibble. Value = d * (q - 8). The dot computes d * sum q*x - 8d * sum x with the block sums of x
  * precomputed once per activation vector ({@code xs}, per 32 values).
  */
 final class Q4_0Kernels {
@@ -25,36 +25,44 @@ final class Q4_0Kernels {
 
     static final int BYTES = 18;
 
-    /**
-     * out[r0 + i] = dot(row i, x) for i < n, row i at w[off + i * rowBytes], x of a row's length. Two rows at a time
-     * (each load of x feeds both; measured 1.45x one row at a time, four rows were slower); an odd last row is paired
-     * with itself.
-     */
+    /** out[r0 + i] = dot(row i, x) for i < n, row i at w[off + i * rowBytes], x of a row's length. */
     static void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
+        dotRows(w, off, rowBytes, n, x, xs, out, r0, BYTES, false);
+    }
+
+    /**
+     * The two-row nibble kernel of Q4_0 and Q4_1 (block bytes {@code bytes}; Q4_1 has an f16 min m after d, its qs
+     * start 2 bytes later): sum over blocks of d * sum q*x plus the block's offset times sum x, which is -8d for
+     * Q4_0 (exactly d * (q - 8) summed) and m for Q4_1. Two rows at a time, each load of x feeding both (1.45x one
+     * row at a time on Q4_1; four rows were slower); an odd last row is paired with itself.
+     */
+    static void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0,
+                        int bytes, boolean min) {
+        int qs = min ? 4 : 2;
         for (int i = 0; i < n; i += 2) {
             int o0 = off + i * rowBytes;
             int o1 = i + 1 < n ? o0 + rowBytes : o0;
             FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
             float offset0 = 0, offset1 = 0;
             for (int b = 0, blocks = x.length / 32; b < blocks; b++) {
-                int at0 = o0 + b * BYTES, at1 = o1 + b * BYTES;
+                int at0 = o0 + b * bytes, at1 = o1 + b * bytes;
                 int xo = b * 32;
                 FloatVector s0 = FloatVector.zero(F), s1 = s0;
                 for (int g = 0; g < 16; g += L) {
                     FloatVector x0 = FloatVector.fromArray(F, x, xo + g);
                     FloatVector x1 = FloatVector.fromArray(F, x, xo + 16 + g);
-                    IntVector q = (IntVector) ByteVector.fromArray(B1, w, at0 + 2 + g).castShape(I, 0);
+                    IntVector q = (IntVector) ByteVector.fromArray(B1, w, at0 + qs + g).castShape(I, 0);
                     s0 = ((FloatVector) q.and(0x0F).castShape(F, 0)).fma(x0, s0);
                     s0 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).fma(x1, s0);
-                    q = (IntVector) ByteVector.fromArray(B1, w, at1 + 2 + g).castShape(I, 0);
+                    q = (IntVector) ByteVector.fromArray(B1, w, at1 + qs + g).castShape(I, 0);
                     s1 = ((FloatVector) q.and(0x0F).castShape(F, 0)).fma(x0, s1);
                     s1 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).fma(x1, s1);
                 }
                 float d0 = half(w, at0), d1 = half(w, at1);
                 acc0 = s0.fma(FloatVector.broadcast(F, d0), acc0);
                 acc1 = s1.fma(FloatVector.broadcast(F, d1), acc1);
-                offset0 += d0 * xs[b];
-                offset1 += d1 * xs[b];
+                offset0 += (min ? half(w, at0 + 2) : -8 * d0) * xs[b];
+                offset1 += (min ? half(w, at1 + 2) : -8 * d1) * xs[b];
             }
             if (L == 16) {
                 acc0 = acc0.add(acc0.rearrange(R8));
@@ -66,9 +74,9 @@ final class Q4_0Kernels {
             acc1 = acc1.add(acc1.rearrange(R2));
             acc0 = acc0.add(acc0.rearrange(R1));
             acc1 = acc1.add(acc1.rearrange(R1));
-            out[r0 + i] = acc0.lane(0) - 8 * offset0;
+            out[r0 + i] = acc0.lane(0) + offset0;
             if (i + 1 < n) {
-                out[r0 + i + 1] = acc1.lane(0) - 8 * offset1;
+                out[r0 + i + 1] = acc1.lane(0) + offset1;
             }
         }
     }

@@ -9,10 +9,6 @@ import static dev.cna.core.runtime.quant.Simd.B1;
 import static dev.cna.core.runtime.quant.Simd.F;
 import static dev.cna.core.runtime.quant.Simd.I;
 import static dev.cna.core.runtime.quant.Simd.L;
-import static dev.cna.core.runtime.quant.Simd.R1;
-import static dev.cna.core.runtime.quant.Simd.R2;
-import static dev.cna.core.runtime.quant.Simd.R4;
-import static dev.cna.core.runtime.quant.Simd.R8;
 import static dev.cna.core.runtime.quant.Simd.half;
 
 /**
@@ -24,51 +20,9 @@ final class Q4_1Kernels {
 
     static final int BYTES = 20;
 
-    /**
-     * out[r0 + i] = dot(row i, x) for i < n, row i at w[off + i * rowBytes], x of a row's length. Two rows at a time
-     * (each load of x feeds both; measured 1.45x one row at a time, four rows were slower); an odd last row is paired
-     * with itself.
-     */
+    /** out[r0 + i] = dot(row i, x) for i < n, row i at w[off + i * rowBytes]: Q4_0's kernel with the min term. */
     static void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
-        for (int i = 0; i < n; i += 2) {
-            int o0 = off + i * rowBytes;
-            int o1 = i + 1 < n ? o0 + rowBytes : o0;
-            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-            float offset0 = 0, offset1 = 0;
-            for (int b = 0, blocks = x.length / 32; b < blocks; b++) {
-                int at0 = o0 + b * BYTES, at1 = o1 + b * BYTES;
-                int xo = b * 32;
-                FloatVector s0 = FloatVector.zero(F), s1 = s0;
-                for (int g = 0; g < 16; g += L) {
-                    FloatVector x0 = FloatVector.fromArray(F, x, xo + g);
-                    FloatVector x1 = FloatVector.fromArray(F, x, xo + 16 + g);
-                    IntVector q = (IntVector) ByteVector.fromArray(B1, w, at0 + 4 + g).castShape(I, 0);
-                    s0 = ((FloatVector) q.and(0x0F).castShape(F, 0)).fma(x0, s0);
-                    s0 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).fma(x1, s0);
-                    q = (IntVector) ByteVector.fromArray(B1, w, at1 + 4 + g).castShape(I, 0);
-                    s1 = ((FloatVector) q.and(0x0F).castShape(F, 0)).fma(x0, s1);
-                    s1 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).fma(x1, s1);
-                }
-                acc0 = s0.fma(FloatVector.broadcast(F, half(w, at0)), acc0);
-                acc1 = s1.fma(FloatVector.broadcast(F, half(w, at1)), acc1);
-                offset0 += half(w, at0 + 2) * xs[b];
-                offset1 += half(w, at1 + 2) * xs[b];
-            }
-            if (L == 16) {
-                acc0 = acc0.add(acc0.rearrange(R8));
-                acc1 = acc1.add(acc1.rearrange(R8));
-            }
-            acc0 = acc0.add(acc0.rearrange(R4));
-            acc1 = acc1.add(acc1.rearrange(R4));
-            acc0 = acc0.add(acc0.rearrange(R2));
-            acc1 = acc1.add(acc1.rearrange(R2));
-            acc0 = acc0.add(acc0.rearrange(R1));
-            acc1 = acc1.add(acc1.rearrange(R1));
-            out[r0 + i] = acc0.lane(0) + offset0;
-            if (i + 1 < n) {
-                out[r0 + i + 1] = acc1.lane(0) + offset1;
-            }
-        }
+        Q4_0Kernels.dotRows(w, off, rowBytes, n, x, xs, out, r0, BYTES, true);
     }
 
     static void decode(byte[] w, int off, float[] dst, int n) {

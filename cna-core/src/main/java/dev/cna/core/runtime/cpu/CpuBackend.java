@@ -176,37 +176,23 @@ public final class CpuBackend extends Backend {
     }
 
     /**
-     * outs[m] = matrices[m] x xs for every m, the output rows of all of them split into one set of tasks over the workers
-     * (q, k and v, or gate and up, in one parallel step instead of one each).
+     * outs[m] = matrices[m] x xs for every m, the output rows of all of them split as one range over the workers (q, k
+     * and v, or gate and up, in one parallel step instead of one each), in whole groups of 16 rows: the kernels take
+     * rows two or four at a time.
      */
     private void project(float[][] xs, QuantizedMatrix[] matrices, float[][][] outs) {
-        int total = 0;
-        for (QuantizedMatrix m : matrices) {
-            total += m.rows();
-        }
-        int threads = workers.parallelism();
-        int chunk = threads == 1 ? total : Math.max(16, (total / (4 * threads) + 15) / 16 * 16);
-        int tasks = 0;
-        for (QuantizedMatrix m : matrices) {
-            tasks += (m.rows() + chunk - 1) / chunk;
-        }
-        int[] matrixOf = new int[tasks];
-        int[] from = new int[tasks];
-        int t = 0;
-        for (int mi = 0; mi < matrices.length; mi++) {
-            for (int lo = 0; lo < matrices[mi].rows(); lo += chunk) {
-                matrixOf[t] = mi;
-                from[t++] = lo;
-            }
-        }
+        int[] start = new int[matrices.length + 1];
         QuantizedMatrix.Input[] inputs = new QuantizedMatrix.Input[matrices.length];
         for (int mi = 0; mi < matrices.length; mi++) {
+            start[mi + 1] = start[mi] + matrices[mi].rows();
             inputs[mi] = matrices[mi].input(xs);
         }
-        workers.split(tasks, 1, (lo, hi) -> {
-            for (int task = lo; task < hi; task++) {
-                QuantizedMatrix m = matrices[matrixOf[task]];
-                m.matMulRows(inputs[matrixOf[task]], outs[matrixOf[task]], from[task], Math.min(m.rows(), from[task] + chunk));
+        workers.split(start[matrices.length], 16, (lo, hi) -> {
+            for (int mi = 0; mi < matrices.length; mi++) {
+                int from = Math.max(lo, start[mi]), to = Math.min(hi, start[mi + 1]);
+                if (from < to) {
+                    matrices[mi].matMulRows(inputs[mi], outs[mi], from - start[mi], to - start[mi]);
+                }
             }
         });
     }

@@ -14,6 +14,7 @@ import static dev.cna.core.runtime.quant.Simd.R2;
 import static dev.cna.core.runtime.quant.Simd.R4;
 import static dev.cna.core.runtime.quant.Simd.R8;
 import static dev.cna.core.runtime.quant.Simd.half;
+import static dev.cna.core.runtime.quant.Simd.u32;
 
 /**
  * Q4_K (block_q4_K, 144 bytes per 256 values): f16 d, f16 dmin, 12 bytes of packed 6-bit scales and mins for 8
@@ -36,8 +37,7 @@ final class Q4KKernels {
             int qs = at + 16;
             int xo = b * 256;
             for (int p = 0; p < 4; p++) {
-                int sm1 = scaleMin(w, at + 4, 2 * p);
-                int sm2 = scaleMin(w, at + 4, 2 * p + 1);
+                int sm = scalePair(w, at + 4, p);
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
                 for (int g = 0; g < 32; g += L) {
@@ -47,9 +47,9 @@ final class Q4KKernels {
                     lo = q0.fma(FloatVector.fromArray(F, x, xo + 64 * p + g), lo);
                     hi = q1.fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + g), hi);
                 }
-                a0 = lo.fma(FloatVector.broadcast(F, d * (sm1 & 0xFF)), a0);
-                a1 = hi.fma(FloatVector.broadcast(F, d * (sm2 & 0xFF)), a1);
-                offset += dmin * (sm1 >>> 8) * xs[8 * b + 2 * p] + dmin * (sm2 >>> 8) * xs[8 * b + 2 * p + 1];
+                a0 = lo.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), a0);
+                a1 = hi.fma(FloatVector.broadcast(F, d * ((sm >>> 8) & 0xFF)), a1);
+                offset += dmin * ((sm >>> 16) & 0xFF) * xs[8 * b + 2 * p] + dmin * (sm >>> 24) * xs[8 * b + 2 * p + 1];
             }
         }
         FloatVector sum = a0.add(a1);
@@ -69,10 +69,9 @@ final class Q4KKernels {
             float dmin = half(w, at + 2);
             int qs = at + 16;
             for (int p = 0; p < 4; p++) {
-                int sm1 = scaleMin(w, at + 4, 2 * p);
-                int sm2 = scaleMin(w, at + 4, 2 * p + 1);
-                float d1 = d * (sm1 & 0xFF), m1 = dmin * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >>> 8);
+                int sm = scalePair(w, at + 4, p);
+                float d1 = d * (sm & 0xFF), m1 = dmin * ((sm >>> 16) & 0xFF);
+                float d2 = d * ((sm >>> 8) & 0xFF), m2 = dmin * (sm >>> 24);
                 int y = b * 256 + 64 * p;
                 for (int g = 0; g < 32; g += L) {
                     IntVector q = (IntVector) ByteVector.fromArray(B1, w, qs + 32 * p + g).castShape(I, 0);
@@ -85,16 +84,23 @@ final class Q4KKernels {
     }
 
     /**
-     * ggml's get_scale_min_k4 on the 12 bytes at w[at]: sub-block j's 6-bit scale in bits 0-7 of the result and its
-     * 6-bit min in bits 8-15. For j < 4 both are the low 6 bits of bytes j and j+4; for j >= 4 the low 4 bits come
-     * from byte j+4 (scale: low nibble, min: high nibble) and the top 2 from the spare top bits of bytes j-4 and j.
+     * ggml's get_scale_min_k4 for sub-blocks 2p and 2p+1 at once, from the 12 bytes at w[at]: their 6-bit scales in
+     * bits 0-7 and 8-15, their 6-bit mins in bits 16-23 and 24-31. For p < 2 these are the low 6 bits of bytes 2p,
+     * 2p+1 (scales) and 2p+4, 2p+5 (mins); for p >= 2 the low 4 bits come from bytes 2p+4, 2p+5 (scale: low nibble,
+     * min: high nibble) and the top 2 from the spare top bits of bytes 2p-4, 2p-3 (scale) and 2p, 2p+1 (min).
+     * Branch-free within a half, three int loads (ggml's utmp unpacking, two values a lane).
      */
-    static int scaleMin(byte[] w, int at, int j) {
-        if (j < 4) {
-            return (w[at + j] & 63) | (w[at + j + 4] & 63) << 8;
+    static int scalePair(byte[] w, int at, int p) {
+        int u0 = u32(w, at), u1 = u32(w, at + 4), u2 = u32(w, at + 8);
+        int sh = 16 * (p & 1);
+        int scales, mins;
+        if (p < 2) {
+            scales = (u0 >>> sh) & 0x3F3F;
+            mins = (u1 >>> sh) & 0x3F3F;
+        } else {
+            scales = ((u2 >>> sh) & 0x0F0F) | ((u0 >>> (sh + 6)) & 0x0303) << 4;
+            mins = ((u2 >>> (sh + 4)) & 0x0F0F) | ((u1 >>> (sh + 6)) & 0x0303) << 4;
         }
-        int scale = (w[at + j + 4] & 0x0F) | ((w[at + j - 4] & 0xFF) >>> 6) << 4;
-        int min = ((w[at + j + 4] & 0xFF) >>> 4) | ((w[at + j] & 0xFF) >>> 6) << 4;
-        return scale | min << 8;
+        return scales | mins << 16;
     }
 }

@@ -37,8 +37,7 @@ final class Q5KKernels {
             int qs = at + 48;
             int xo = b * 256;
             for (int p = 0; p < 4; p++) {
-                int sm1 = Q4KKernels.scaleMin(w, at + 4, 2 * p);
-                int sm2 = Q4KKernels.scaleMin(w, at + 4, 2 * p + 1);
+                int sm = Q4KKernels.scalePair(w, at + 4, p);
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
                 for (int g = 0; g < 32; g += L) {
@@ -51,9 +50,9 @@ final class Q5KKernels {
                     lo = q0.fma(FloatVector.fromArray(F, x, xo + 64 * p + g), lo);
                     hi = q1.fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + g), hi);
                 }
-                acc = lo.fma(FloatVector.broadcast(F, d * (sm1 & 0xFF)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * (sm2 & 0xFF)), acc);
-                offset += dmin * (sm1 >>> 8) * xs[8 * b + 2 * p] + dmin * (sm2 >>> 8) * xs[8 * b + 2 * p + 1];
+                acc = lo.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), acc);
+                acc = hi.fma(FloatVector.broadcast(F, d * ((sm >>> 8) & 0xFF)), acc);
+                offset += dmin * ((sm >>> 16) & 0xFF) * xs[8 * b + 2 * p] + dmin * (sm >>> 24) * xs[8 * b + 2 * p + 1];
             }
         }
         FloatVector sum = acc;
@@ -74,10 +73,9 @@ final class Q5KKernels {
             int qh = at + 16;
             int qs = at + 48;
             for (int p = 0; p < 4; p++) {
-                int sm1 = Q4KKernels.scaleMin(w, at + 4, 2 * p);
-                int sm2 = Q4KKernels.scaleMin(w, at + 4, 2 * p + 1);
-                float d1 = d * (sm1 & 0xFF), m1 = dmin * (sm1 >>> 8);
-                float d2 = d * (sm2 & 0xFF), m2 = dmin * (sm2 >>> 8);
+                int sm = Q4KKernels.scalePair(w, at + 4, p);
+                float d1 = d * (sm & 0xFF), m1 = dmin * ((sm >>> 16) & 0xFF);
+                float d2 = d * ((sm >>> 8) & 0xFF), m2 = dmin * (sm >>> 24);
                 int y = b * 256 + 64 * p;
                 for (int g = 0; g < 32; g += L) {
                     IntVector q = (IntVector) ByteVector.fromArray(B1, w, qs + 32 * p + g).castShape(I, 0);

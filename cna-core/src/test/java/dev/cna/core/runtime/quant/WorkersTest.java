@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WorkersTest {
 
@@ -34,14 +35,37 @@ class WorkersTest {
     void aFailureInAChunkIsThrownToTheCaller() {
         try (Workers workers = new Workers(2, "test")) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> workers.split(64, 1, (lo, hi) -> {
-                if (lo == 37) {
-                    throw new IllegalStateException("chunk 37");
+                if (lo <= 37 && 37 < hi) {
+                    throw new IllegalStateException("chunk with 37");
                 }
             }));
-            assertEquals("chunk 37", e.getMessage());
+            assertEquals("chunk with 37", e.getMessage());
             AtomicIntegerArray hits = new AtomicIntegerArray(8);
-            workers.split(8, 1, (lo, hi) -> hits.incrementAndGet(lo));
+            workers.split(8, 1, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    hits.incrementAndGet(i);
+                }
+            });
             assertEquals(8, java.util.stream.IntStream.range(0, 8).map(hits::get).sum(), "still usable after a failure");
+        }
+    }
+
+    @Test
+    void chunksAreWholeGrainsLargestFirst() {
+        try (Workers workers = new Workers(2, "test")) {
+            java.util.List<int[]> chunks = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            workers.split(1000, 16, (lo, hi) -> chunks.add(new int[] {lo, hi}));
+            chunks.sort(java.util.Comparator.comparingInt(c -> c[0]));
+            int expect = 0;
+            for (int[] c : chunks) {
+                assertEquals(expect, c[0], "chunks tile [0, n)");
+                assertEquals(0, c[0] % 16, "chunks start on a grain");
+                expect = c[1];
+            }
+            assertEquals(1000, expect);
+            // guided: the first chunk is a quarter of the range (2 threads), the last ones one grain
+            assertEquals(240, chunks.get(0)[1] - chunks.get(0)[0]);
+            assertTrue(chunks.size() < 1000 / 16, "fewer claims than fixed one-grain chunks: " + chunks.size());
         }
     }
 

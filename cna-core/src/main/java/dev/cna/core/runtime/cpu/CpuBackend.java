@@ -249,10 +249,7 @@ public final class CpuBackend extends Backend {
         float[] values = row.values[layer];
         int span = position + 1;
         float[] scores = Scratch.floats(span);
-        java.util.Arrays.fill(scores, 0, span, 0f);
-        for (int d = 0; d < headDim; d++) {
-            FloatVectors.axpy(q[h * headDim + d] * scale, keys, (kv + d) * row.capacity, scores, 0, span);
-        }
+        FloatVectors.scores(q, h * headDim, scale, keys, kv * row.capacity, row.capacity, headDim, scores, span);
         float max = Float.NEGATIVE_INFINITY;
         for (int s = 0; s < span; s++) {
             max = Math.max(max, scores[s]);
@@ -262,11 +259,11 @@ public final class CpuBackend extends Backend {
             scores[s] = (float) Math.exp(scores[s] - max);
             sum += scores[s];
         }
-        java.util.Arrays.fill(out, h * headDim, (h + 1) * headDim, 0f);
         float inv = 1 / sum;
         for (int s = 0; s < span; s++) {
-            FloatVectors.axpy(scores[s] * inv, values, s * stride + kv, out, h * headDim, headDim);
+            scores[s] *= inv;
         }
+        FloatVectors.weightedRows(scores, span, values, kv, stride, out, h * headDim, headDim);
     }
 
     /** Rotary embedding of each head of v at a position: pairs (i, i + d/2), or (2i, 2i + 1) in GGUF's llama order. */

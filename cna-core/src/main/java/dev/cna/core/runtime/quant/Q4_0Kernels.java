@@ -8,11 +8,12 @@ import jdk.incubator.vector.VectorOperators;
 import static dev.cna.core.runtime.quant.Simd.B1;
 import static dev.cna.core.runtime.quant.Simd.F;
 import static dev.cna.core.runtime.quant.Simd.I;
+import static dev.cna.core.runtime.quant.Simd.K1;
 import static dev.cna.core.runtime.quant.Simd.L;
-import static dev.cna.core.runtime.quant.Simd.R1;
-import static dev.cna.core.runtime.quant.Simd.R2;
-import static dev.cna.core.runtime.quant.Simd.R4;
-import static dev.cna.core.runtime.quant.Simd.R8;
+import static dev.cna.core.runtime.quant.Simd.P1;
+import static dev.cna.core.runtime.quant.Simd.P2;
+import static dev.cna.core.runtime.quant.Simd.P3;
+import static dev.cna.core.runtime.quant.Simd.P4;
 import static dev.cna.core.runtime.quant.Simd.half;
 
 /**
@@ -64,19 +65,14 @@ final class Q4_0Kernels {
                 offset0 += (min ? half(w, at0 + 2) : -8 * d0) * xs[b];
                 offset1 += (min ? half(w, at1 + 2) : -8 * d1) * xs[b];
             }
-            if (L == 16) {
-                acc0 = acc0.add(acc0.rearrange(R8));
-                acc1 = acc1.add(acc1.rearrange(R8));
-            }
-            acc0 = acc0.add(acc0.rearrange(R4));
-            acc1 = acc1.add(acc1.rearrange(R4));
-            acc0 = acc0.add(acc0.rearrange(R2));
-            acc1 = acc1.add(acc1.rearrange(R2));
-            acc0 = acc0.add(acc0.rearrange(R1));
-            acc1 = acc1.add(acc1.rearrange(R1));
-            out[r0 + i] = acc0.lane(0) + offset0;
+            // both lane sums at once, in the pairwise order of R8..R1: row 0's in lane 0, row 1's in lane L/2
+            FloatVector m = acc0.blend(acc1, K1).add(acc1.blend(acc0, K1).rearrange(P1));
+            m = m.add(m.rearrange(P2));
+            m = m.add(m.rearrange(P3));
+            m = L == 16 ? m.add(m.rearrange(P4)) : m;
+            out[r0 + i] = m.lane(0) + offset0;
             if (i + 1 < n) {
-                out[r0 + i + 1] = acc1.lane(0) + offset1;
+                out[r0 + i + 1] = m.lane(L / 2) + offset1;
             }
         }
     }

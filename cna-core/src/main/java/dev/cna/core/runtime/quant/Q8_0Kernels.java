@@ -8,11 +8,12 @@ import jdk.incubator.vector.VectorOperators;
 import static dev.cna.core.runtime.quant.Simd.B1;
 import static dev.cna.core.runtime.quant.Simd.F;
 import static dev.cna.core.runtime.quant.Simd.I;
+import static dev.cna.core.runtime.quant.Simd.K1;
 import static dev.cna.core.runtime.quant.Simd.L;
-import static dev.cna.core.runtime.quant.Simd.R1;
-import static dev.cna.core.runtime.quant.Simd.R2;
-import static dev.cna.core.runtime.quant.Simd.R4;
-import static dev.cna.core.runtime.quant.Simd.R8;
+import static dev.cna.core.runtime.quant.Simd.P1;
+import static dev.cna.core.runtime.quant.Simd.P2;
+import static dev.cna.core.runtime.quant.Simd.P3;
+import static dev.cna.core.runtime.quant.Simd.P4;
 import static dev.cna.core.runtime.quant.Simd.half;
 
 /**
@@ -24,26 +25,39 @@ final class Q8_0Kernels {
 
     static final int BYTES = 34;
 
-    static float dot(byte[] w, int off, float[] x, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0, blocks = n / 32; b < blocks; b++) {
-            int at = off + b * BYTES;
-            int xo = b * 32;
-            FloatVector s = FloatVector.zero(F);
-            for (int g = 0; g < 32; g += L) {
-                IntVector q = (IntVector) ByteVector.fromArray(B1, w, at + 2 + g).castShape(I, 0);
-                s = ((FloatVector) q.castShape(F, 0)).fma(FloatVector.fromArray(F, x, xo + g), s);
+    /**
+     * out[r0 + i] = dot(row i, x) for i < n, row i at w[off + i * rowBytes], x of a row's length. Two rows at a time,
+     * each load of x feeding both; an odd last row is paired with itself.
+     */
+    static void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] out, int r0) {
+        for (int i = 0; i < n; i += 2) {
+            int o0 = off + i * rowBytes;
+            int o1 = i + 1 < n ? o0 + rowBytes : o0;
+            FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+            for (int b = 0, blocks = x.length / 32; b < blocks; b++) {
+                int at0 = o0 + b * BYTES, at1 = o1 + b * BYTES;
+                int xo = b * 32;
+                FloatVector s0 = FloatVector.zero(F), s1 = s0;
+                for (int g = 0; g < 32; g += L) {
+                    FloatVector xv = FloatVector.fromArray(F, x, xo + g);
+                    IntVector q = (IntVector) ByteVector.fromArray(B1, w, at0 + 2 + g).castShape(I, 0);
+                    s0 = ((FloatVector) q.castShape(F, 0)).fma(xv, s0);
+                    q = (IntVector) ByteVector.fromArray(B1, w, at1 + 2 + g).castShape(I, 0);
+                    s1 = ((FloatVector) q.castShape(F, 0)).fma(xv, s1);
+                }
+                acc0 = s0.fma(FloatVector.broadcast(F, half(w, at0)), acc0);
+                acc1 = s1.fma(FloatVector.broadcast(F, half(w, at1)), acc1);
             }
-            acc = s.fma(FloatVector.broadcast(F, half(w, at)), acc);
+            // both lane sums at once, in the pairwise order of R8..R1: row 0's in lane 0, row 1's in lane L/2
+            FloatVector m = acc0.blend(acc1, K1).add(acc1.blend(acc0, K1).rearrange(P1));
+            m = m.add(m.rearrange(P2));
+            m = m.add(m.rearrange(P3));
+            m = L == 16 ? m.add(m.rearrange(P4)) : m;
+            out[r0 + i] = m.lane(0);
+            if (i + 1 < n) {
+                out[r0 + i + 1] = m.lane(L / 2);
+            }
         }
-        FloatVector sum = acc;
-        if (L == 16) {
-            sum = sum.add(sum.rearrange(R8));
-        }
-        sum = sum.add(sum.rearrange(R4));
-        sum = sum.add(sum.rearrange(R2));
-        sum = sum.add(sum.rearrange(R1));
-        return sum.lane(0);
     }
 
     /** The block values exactly as Dequantizer computes them (d * q). */

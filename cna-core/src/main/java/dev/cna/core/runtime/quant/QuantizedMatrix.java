@@ -281,8 +281,9 @@ public final class QuantizedMatrix {
             kernel.dotRows(heap, heapOffset + lo * rowBytes, rowBytes, hi - lo, x, xs, out, lo);
             return;
         }
-        byte[] tile = SCRATCH.get().bytes(Math.max(rowBytes, TILE_BYTES));
-        int tileRows = Math.max(1, TILE_BYTES / rowBytes);
+        // tiles of an even number of rows: the matVec kernels take rows two at a time (an odd one is done twice)
+        byte[] tile = SCRATCH.get().bytes(Math.max(2 * rowBytes, TILE_BYTES));
+        int tileRows = Math.max(2, TILE_BYTES / rowBytes / 2 * 2);
         for (int r0 = lo; r0 < hi; r0 += tileRows) {
             int n = Math.min(tileRows, hi - r0);
             data.get(r0 * rowBytes, tile, 0, n * rowBytes);

@@ -87,9 +87,7 @@ abstract class RowKernel {
             case Q8_0 -> new RowKernel(cols) {
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
-                    for (int i = 0; i < n; i++) {
-                        out[r0 + i] = Q8_0Kernels.dot(w, off + i * rowBytes, x, cols);
-                    }
+                    Q8_0Kernels.dotRows(w, off, rowBytes, n, x, out, r0);
                 }
 
                 @Override

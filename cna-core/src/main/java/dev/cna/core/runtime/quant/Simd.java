@@ -61,7 +61,8 @@ final class Simd {
     static final VectorShuffle<Float> R2 = VectorShuffle.fromOp(F, i -> i ^ 2);
     static final VectorShuffle<Float> R1 = VectorShuffle.fromOp(F, i -> i ^ 1);
     /**
-     * The lane sums of sixteen vectors at once (F32Kernels.dotBatch4): level k (k = 1, 2, 3, and 4 when L = 16)
+     * The lane sums of several vectors at once (sixteen in F32Kernels.dotBatch4, two in the two-row matVec
+     * kernels): level k (k = 1, 2, 3, and 4 when L = 16)
      * merges pairs of vectors A, B into one holding, in the lanes with bit d = L >> k clear, A[i] + A[i ^ d] and,
      * in the lanes with it set, B[i] + B[i ^ d]: {@code A.blend(B, Kk).add(B.blend(A, Kk).rearrange(Pk))}. Each
      * sum is the same pairwise tree as R8..R1, so the bits equal a lane sum of one vector.

@@ -72,10 +72,6 @@ final class AttributionProcessor implements Processor<byte[], byte[], byte[], by
         ids = context.getStateStore(IDS);
         pendingCount = count(pending);
         context.schedule(settings.flushInterval(), PunctuationType.WALL_CLOCK_TIME, now -> {
-            if (pendingCount == 0) {
-                // events restored from the changelog after this task was set up (a killed instance's, taken over)
-                pendingCount = count(pending);
-            }
             if (pendingCount > 0) {
                 flush();
             }
@@ -83,9 +79,9 @@ final class AttributionProcessor implements Processor<byte[], byte[], byte[], by
     }
 
     /**
-     * Exact entries of the pending store (at most a flush's worth). Not approximateNumEntries: RocksDB's estimate
-     * read 0 for events restored from a killed instance's changelog, and they then waited for a new event to come
-     * (ScaleOutIT, seen once in CI).
+     * Exact entries of the pending store (at most a flush's worth), counted at init, which Kafka Streams runs after
+     * the task's stores are restored. Not approximateNumEntries: RocksDB's estimate read 0 for events restored from a
+     * killed instance's changelog, and they then waited for a new event to come (ScaleOutIT, seen once in CI).
      */
     private static int count(KeyValueStore<Long, byte[]> store) {
         int n = 0;

@@ -281,9 +281,8 @@ public final class QuantizedMatrix {
             kernel.dotRows(heap, heapOffset + lo * rowBytes, rowBytes, hi - lo, x, xs, out, lo);
             return;
         }
-        // tiles of an even number of rows: the matVec kernels take rows two at a time (an odd one is done twice)
-        byte[] tile = SCRATCH.get().bytes(Math.max(2 * rowBytes, TILE_BYTES));
-        int tileRows = Math.max(2, TILE_BYTES / rowBytes / 2 * 2);
+        int tileRows = tileRows(2);
+        byte[] tile = SCRATCH.get().bytes(tileRows * rowBytes);
         for (int r0 = lo; r0 < hi; r0 += tileRows) {
             int n = Math.min(tileRows, hi - r0);
             data.get(r0 * rowBytes, tile, 0, n * rowBytes);
@@ -308,10 +307,8 @@ public final class QuantizedMatrix {
             kernel.batchRows(heap, heapOffset + lo * rowBytes, rowBytes, hi - lo, w, xs, outs, lo);
             return;
         }
-        // tiles of a multiple of four rows: the batched kernel decodes rows four at a time (a rest of 1-3 rows
-        // takes its slower one-row path; with 18-row tiles that was 12% of Qwen2.5-1.5B's 16-row decode)
-        byte[] tile = s.bytes(Math.max(4 * rowBytes, TILE_BYTES));
-        int tileRows = Math.max(4, TILE_BYTES / rowBytes / 4 * 4);
+        int tileRows = tileRows(4);
+        byte[] tile = s.bytes(tileRows * rowBytes);
         for (int r0 = lo; r0 < hi; r0 += tileRows) {
             int n = Math.min(tileRows, hi - r0);
             data.get(r0 * rowBytes, tile, 0, n * rowBytes);
@@ -356,9 +353,18 @@ public final class QuantizedMatrix {
         }
     }
 
-    /** Rows per task: about four tasks per thread, whole 16 KiB tiles, at least one row. */
+    /**
+     * Rows of one tile: about 16 KiB of weights, a multiple of {@code group} (the matVec kernels take rows two at a
+     * time and do an odd last one twice; the batched kernel decodes four at a time, a rest of 1-3 rows taking its
+     * slower one-row path: with Qwen2.5-1.5B's 18-row tiles that was 12% of its 16-row decode).
+     */
+    private int tileRows(int group) {
+        return Math.max(group, TILE_BYTES / rowBytes / group * group);
+    }
+
+    /** The least rows a task gets: about four tasks per thread, whole tiles of either kernel. */
     private int grain(Workers workers) {
-        int tileRows = Math.max(1, TILE_BYTES / rowBytes);
+        int tileRows = tileRows(4);
         int perTask = -Math.floorDiv(-rows, 4 * workers.parallelism());
         return Math.max(tileRows, -Math.floorDiv(-perTask, tileRows) * tileRows);
     }

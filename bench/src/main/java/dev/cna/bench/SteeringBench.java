@@ -216,6 +216,9 @@ public final class SteeringBench {
                 new SamplingParams(0.8f, 40, 0.95f, seed, 1000, List.of("\u0000never")), List.of(new GenerationJob.Steering(name, 0.5f)),
                 GenerationJob.Mode.LIVE, registry, layers, counting(one), latencies::add);
         jobs.add(job);
+        if (!publishing.get()) {
+            job.cancel(); // started after the end of the run cancelled the others
+        }
         one.whenCompleteAsync((count, failure) -> {
             if (failure != null) {
                 finished.completeExceptionally(failure);

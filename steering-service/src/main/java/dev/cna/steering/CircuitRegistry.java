@@ -45,6 +45,7 @@ public final class CircuitRegistry implements AutoCloseable {
     private final AtomicLong invalid = new AtomicLong();
     private final AtomicBoolean caughtUp = new AtomicBoolean();
     private volatile String failure;
+    private volatile long changeCount;
 
     /**
      * @param bootstrap   not used: the channel connects to {@code kafka.bootstrap.servers}, the same key SteeringRuntime
@@ -94,6 +95,14 @@ public final class CircuitRegistry implements AutoCloseable {
         LOG.errorf("circuit registry stopped following %s: %s", topic, why);
     }
 
+    /**
+     * How many new versions and deletions have been applied. Written after the change itself, so a reader that sees
+     * the same count as before has nothing new to look up (generation jobs ask between the layers of every pass).
+     */
+    public long changeCount() {
+        return changeCount;
+    }
+
     public Optional<Entry> get(String name) {
         return Optional.ofNullable(circuits.get(name));
     }
@@ -139,6 +148,7 @@ public final class CircuitRegistry implements AutoCloseable {
         if (r.value() == null) {
             synchronized (changing) {
                 if (circuits.remove(r.key()) != null) {
+                    changeCount++;
                     LOG.infof("circuit %s deleted (%s)", r.key(), where);
                     applied.onNext(new CircuitChange(r.key(), null, r.timestamp()));
                 }
@@ -163,6 +173,7 @@ public final class CircuitRegistry implements AutoCloseable {
         }
         synchronized (changing) {
             circuits.put(r.key(), new Entry(compiled, r.timestamp()));
+            changeCount++;
             LOG.infof("circuit %s version %d (%d neurons) from %s", r.key(), compiled.version(),
                     compiled.circuit().neurons().size(), where);
             applied.onNext(new CircuitChange(r.key(), compiled.version(), r.timestamp()));

@@ -48,6 +48,7 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
     private volatile boolean cancelled;
 
     private List<CompiledCircuit> applied;       // aligned with steering; null where the circuit is absent
+    private long resolvedAt = -1;                // the registry's change count when applied was looked up
     private SteeringPlan plan;
     private Map<String, Long> versions = Map.of();
     private final List<Long> swapsPublishedAt = new ArrayList<>(); // versions applied, waiting for their first token
@@ -113,6 +114,11 @@ public final class GenerationJob implements ContinuousBatch.Sequence {
 
     /** Looks the circuits up; when any version differs from the applied one, recomposes the plan and says so. */
     private void resolve() {
+        long changes = registry.changeCount(); // read before the lookups: a change after it shows at the next call
+        if (applied != null && changes == resolvedAt) {
+            return;
+        }
+        resolvedAt = changes;
         List<CircuitRegistry.Entry> current = steering.stream().map(s -> registry.get(s.circuit()).orElse(null)).toList();
         List<CompiledCircuit> compiled = current.stream().map(e -> e == null ? null : e.compiled()).toList();
         if (applied != null && ContinuousBatch.sameInstances(compiled, applied)) {

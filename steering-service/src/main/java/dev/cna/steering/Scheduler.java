@@ -22,9 +22,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Scheduler implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Scheduler.class);
 
-    /** A snapshot for health, metrics and operators. */
+    /**
+     * A snapshot for health, metrics and operators. preemptedPasses: decode steps and prefill chunks stopped midway
+     * and run again because a running stream's circuit changed (see {@link ContinuousBatch}).
+     */
     public record Status(int queued, int prefilling, int running, int maxBatch, int queueCapacity, long steps, long tokens,
-                         long prefilledPositions) {}
+                         long prefilledPositions, long preemptedPasses) {}
 
     private final Backend model;
     private final ContinuousBatch batch;
@@ -37,6 +40,7 @@ public final class Scheduler implements AutoCloseable {
     private volatile int running;
     private volatile int prefilling;
     private volatile long prefilledPositions;
+    private volatile long preemptedPasses;
     private volatile boolean closed;
     private volatile String failure;
 
@@ -73,7 +77,7 @@ public final class Scheduler implements AutoCloseable {
 
     public Status status() {
         return new Status(queue.size(), prefilling, running, maxBatch, queue.size() + queue.remainingCapacity(), steps.get(), tokens.get(),
-                prefilledPositions);
+                prefilledPositions, preemptedPasses);
     }
 
     private void run() {
@@ -92,6 +96,7 @@ public final class Scheduler implements AutoCloseable {
                 running = batch.size();
                 prefilling = batch.prefilling();
                 prefilledPositions = batch.prefilledPositions();
+                preemptedPasses = batch.preemptedPasses();
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException e) {

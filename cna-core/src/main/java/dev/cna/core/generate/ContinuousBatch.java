@@ -12,7 +12,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A decode batch that sequences join and leave at token boundaries (continuous batching). Joining sequences
@@ -20,8 +22,11 @@ import java.util.List;
  * every chunk, so a long prompt does not stall them), then stacked under the running rows; finished or cancelled
  * rows are dropped before the next step, and a prefill whose sequences were all cancelled stops at the next chunk.
  * Admission is by memory: {@link #fits} says whether a sequence's KV cache, at its longest, fits the budget beside
- * the rows already in. Every row steers by its own plan, asked anew before every forward pass, so a plan that
- * changes takes effect from the next token. One thread drives a batch.
+ * the rows already in. Every row steers by its own plan, asked anew before every forward pass and again between
+ * layers: when a running row's plan changes during a pass (a circuit hot swap), the pass stops at the next layer
+ * boundary ({@link Backend.Preempted}) and the step's decode starts over under the new plans, so the token being
+ * computed is already the new plan's, at the cost of the stopped part of the pass. Each decode step and each
+ * prefill chunk is preempted at most once, so every one of them ends. One thread drives a batch.
  */
 public final class ContinuousBatch implements AutoCloseable {
 
@@ -31,7 +36,10 @@ public final class ContinuousBatch implements AutoCloseable {
 
         SamplingParams params();
 
-        /** The steering of this row's next forward pass; return the same instance while nothing changes. */
+        /**
+         * The steering of this row's next forward pass; return the same instance while nothing changes. Asked before
+         * every pass and between its layers (see the class comment), so it must be cheap.
+         */
         SteeringPlan steering();
 
         /**
@@ -73,6 +81,7 @@ public final class ContinuousBatch implements AutoCloseable {
         final long start = System.nanoTime();
         List<SteeringPlan> plans = List.of();
         NeuronScaling hook;
+        boolean preemptible = true; // false while the chunk preempted last time runs again
 
         Joining(List<Sequence> sequences, Prefill prefill) {
             this.sequences = sequences;
@@ -96,7 +105,9 @@ public final class ContinuousBatch implements AutoCloseable {
     private final ArrayDeque<Joining> joining = new ArrayDeque<>();
     private List<SteeringPlan> hookPlans = List.of();
     private NeuronScaling hook;                 // built for hookPlans; null when no row steers
+    private Map<Sequence, SteeringPlan> decodingPlans = Map.of(); // each row's plan in the last hook built
     private long prefilledPositions;
+    private long preemptedPasses;
 
     /**
      * @param budget the KV cache and scratch memory the batch may use; its chunk is the model's
@@ -118,6 +129,11 @@ public final class ContinuousBatch implements AutoCloseable {
     /** Prompt positions (padding included) run by prefill passes so far: what abandoned prefills did not cost. */
     public long prefilledPositions() {
         return prefilledPositions;
+    }
+
+    /** Forward passes (decode steps or prefill chunks) stopped midway because a running row's plan changed. */
+    public long preemptedPasses() {
+        return preemptedPasses;
     }
 
     /** Whether nothing is decoding or prefilling. */
@@ -245,7 +261,15 @@ public final class ContinuousBatch implements AutoCloseable {
                 j.plans = plans;
             }
             int before = j.prefill.remaining();
-            logits = j.prefill.advance(model.prefillChunk(), j.hook);
+            try {
+                // a running row's new plan should not wait for this chunk: stop it, decode, and run it next step
+                logits = j.prefill.advance(model.prefillChunk(), j.hook, j.preemptible ? this::runningPlanChanged : Backend.NEVER);
+            } catch (Backend.Preempted p) {
+                preemptedPasses++;
+                j.preemptible = false;
+                return 0;
+            }
+            j.preemptible = true;
             prefilledPositions += (long) (before - j.prefill.remaining()) * j.sequences.size();
             if (logits == null || j.prefill.width() > before) { // more than one chunk in all
                 j.sequences.forEach(s -> s.onPrefill(j.prefill.width() - j.prefill.remaining(), j.prefill.width()));
@@ -316,7 +340,12 @@ public final class ContinuousBatch implements AutoCloseable {
         int ran = rows.size();
         float[][] logits;
         try {
-            logits = model.decode(cache, pending, steeringHook());
+            try {
+                logits = model.decode(cache, pending, steeringHook(), this::runningPlanChanged);
+            } catch (Backend.Preempted p) {
+                preemptedPasses++;
+                logits = model.decode(cache, pending, steeringHook()); // not preemptible: the step ends
+            }
         } catch (RuntimeException e) {
             fail(e);
             throw e;
@@ -370,8 +399,27 @@ public final class ContinuousBatch implements AutoCloseable {
             }
             hook = SteeringPlan.hook(plans, model.config());
             hookPlans = plans;
+            Map<Sequence, SteeringPlan> byRow = new IdentityHashMap<>();
+            for (int r = 0; r < rows.size(); r++) {
+                byRow.put(rows.get(r).sequence, plans.get(r));
+            }
+            decodingPlans = byRow;
         }
         return hook;
+    }
+
+    /**
+     * Asked between the layers of a pass: whether a running row now has another plan than the one of the last hook
+     * built (rows that joined since have none to compare and do not count).
+     */
+    private boolean runningPlanChanged() {
+        for (Row row : rows) {
+            SteeringPlan decoding = decodingPlans.get(row.sequence);
+            if (decoding != null && row.sequence.steering() != decoding) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.cna.core.model.ModelConfig;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * The decoder of a Llama-family model (llama, mistral, qwen2) on one compute backend: embeddings, RMSNorm, rotary
@@ -36,6 +37,20 @@ public abstract class Backend implements AutoCloseable {
     /** An empty cache for a batch of this many rows. */
     public abstract KvCache newCache(int batchSize);
 
+    /** A {@code preempt} check that never stops a pass. */
+    public static final BooleanSupplier NEVER = () -> false;
+
+    /**
+     * Thrown out of a forward pass whose {@code preempt} check said true at a layer boundary. Nothing of the pass is
+     * kept: the cache's columns did not advance, and the keys and values it wrote past them are overwritten when those
+     * positions run again.
+     */
+    public static final class Preempted extends RuntimeException {
+        public Preempted() {
+            super("forward pass preempted", null, false, false);
+        }
+    }
+
     /** Which positions' logits a forward pass computes. */
     public enum Output { NONE, LAST, EVERY }
 
@@ -43,15 +58,22 @@ public abstract class Backend implements AutoCloseable {
      * One forward pass over [batch, width] new tokens (row-major, left-padded: a row's padding columns hold any
      * token and must not change anything) through the first layersToRun layers, after the cache's
      * {@link KvCache#columns()} columns; it writes the new keys and values into the cache (the caller then advances
-     * the columns).
+     * the columns). Before each layer and before the head it asks {@code preempt}, and stops with {@link Preempted}
+     * when that says true.
      *
      * @return logits as output asks: [batch][vocab] at the last column for LAST, [batch * width][vocab] for EVERY,
      *         null for NONE
      */
-    protected abstract float[][] pass(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun);
+    protected abstract float[][] pass(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun,
+                                      BooleanSupplier preempt);
 
     final float[][] forward(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
-        float[][] logits = pass(cache, tokens, width, hook, output, layersToRun);
+        return forward(cache, tokens, width, hook, output, layersToRun, NEVER);
+    }
+
+    final float[][] forward(KvCache cache, int[] tokens, int width, MlpHook hook, Output output, int layersToRun,
+                            BooleanSupplier preempt) {
+        float[][] logits = pass(cache, tokens, width, hook, output, layersToRun, preempt);
         cache.columns += width;
         return logits;
     }
@@ -101,10 +123,21 @@ public abstract class Backend implements AutoCloseable {
 
     /** Appends one token per row and returns the next-token logits, [batch][vocab]. */
     public final float[][] decode(KvCache cache, int[] nextTokens, MlpHook hook) {
+        return decode(cache, nextTokens, hook, NEVER);
+    }
+
+    /**
+     * {@link #decode(KvCache, int[], MlpHook)} that a scheduler can stop midway: {@code preempt} is asked before each
+     * layer and before the head (a steering plan that changed makes the step start over with it, instead of finishing
+     * a token under the old one).
+     *
+     * @throws Preempted when preempt said true; the cache is as before the call
+     */
+    public final float[][] decode(KvCache cache, int[] nextTokens, MlpHook hook, BooleanSupplier preempt) {
         if (nextTokens.length != cache.batchSize()) {
             throw new IllegalArgumentException("decode needs one token per cache row");
         }
-        return forward(cache, nextTokens, 1, hook, Output.LAST, config.layers());
+        return forward(cache, nextTokens, 1, hook, Output.LAST, config.layers(), preempt);
     }
 
     /**

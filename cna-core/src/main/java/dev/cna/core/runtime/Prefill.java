@@ -1,5 +1,7 @@
 package dev.cna.core.runtime;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * A batch of prompts being prefilled a chunk at a time (chunked prefill, as in vLLM and Sarathi-Serve): each
  * {@link #advance} runs the next columns of the left-padded prompts against the KV cache filled so far, so a
@@ -45,6 +47,17 @@ public final class Prefill {
      * @throws IllegalStateException when the prefill has already finished
      */
     public float[][] advance(int tokens, MlpHook hook) {
+        return advance(tokens, hook, Backend.NEVER);
+    }
+
+    /**
+     * {@link #advance(int, MlpHook)} that stops when {@code preempt} says true before a layer or the head
+     * ({@link Backend#decode(KvCache, int[], MlpHook, BooleanSupplier)}); a preempted chunk runs
+     * again at the next call.
+     *
+     * @throws Backend.Preempted when preempt said true; nothing advanced
+     */
+    public float[][] advance(int tokens, MlpHook hook, BooleanSupplier preempt) {
         if (done == width) {
             throw new IllegalStateException("the prefill has finished");
         }
@@ -52,7 +65,7 @@ public final class Prefill {
         int[] chunk = Backend.columnsOf(this.tokens, batch, width, done, to);
         boolean last = to == width;
         float[][] logits = model.forward(cache, chunk, to - done, hook,
-                last ? Backend.Output.LAST : Backend.Output.NONE, model.config().layers());
+                last ? Backend.Output.LAST : Backend.Output.NONE, model.config().layers(), preempt);
         done = to;
         return logits;
     }

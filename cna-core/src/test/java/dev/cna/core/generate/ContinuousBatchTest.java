@@ -163,6 +163,7 @@ class ContinuousBatchTest {
             while (!batch.isEmpty()) {
                 batch.step();
             }
+            assertEquals(0, batch.preemptedPasses(), "a plan that changes between steps stops no pass");
         }
         int[] unsteered = alone(prompt, SamplingParams.greedy(12)).tokens();
         int[] tokens = swapped.done.tokens();
@@ -172,6 +173,73 @@ class ContinuousBatchTest {
         assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 12, swap), tokens, "the swap takes effect exactly from the next step");
         assertArrayEquals(alone(tokenizer.encode("a"), SamplingParams.greedy(12)).tokens(), neighbour.done.tokens(),
                 "the other row is not steered");
+    }
+
+    /** A row whose plan turns to amplify at its armed-th ask (counted once armed), and stays there. */
+    static IntFunction<SteeringPlan> flipsAtAsk(int[] armed, SteeringPlan after) {
+        boolean[] flipped = {false};
+        return n -> {
+            if (!flipped[0] && armed[0] > 0 && --armed[0] == 0) {
+                flipped[0] = true;
+            }
+            return flipped[0] ? after : SteeringPlan.NONE;
+        };
+    }
+
+    @Test
+    void aPlanThatChangesDuringADecodeStepPreemptsItAndSteersTheTokenBeingComputed() {
+        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+        int[] prompt = tokenizer.encode("he the in");
+        int[] armed = {0};
+        Recorder swapped = new Recorder(prompt, SamplingParams.greedy(12), flipsAtAsk(armed, amplify));
+        Recorder neighbour = new Recorder(tokenizer.encode("a"), SamplingParams.greedy(12), n -> SteeringPlan.NONE);
+        int swapAt = 4;
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
+            batch.join(List.of(neighbour, swapped));
+            while (swapped.tokens.size() < swapAt) {
+                batch.step();
+            }
+            // the step's asks: 1 to build the hook, then one before each layer: the 3rd is inside the pass
+            armed[0] = 3;
+            assertEquals(2, batch.step(), "both rows still get their token");
+            assertEquals(1, batch.preemptedPasses());
+            while (!batch.isEmpty()) {
+                batch.step();
+            }
+            assertEquals(1, batch.preemptedPasses());
+        }
+        IntFunction<SteeringPlan> fromTheStepOfTheSwap = n -> n < swapAt ? SteeringPlan.NONE : amplify;
+        assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 12, fromTheStepOfTheSwap), swapped.done.tokens(),
+                "the token being computed when the plan changed is the new plan's; nothing before it changed");
+        assertArrayEquals(alone(tokenizer.encode("a"), SamplingParams.greedy(12)).tokens(), neighbour.done.tokens(),
+                "the other row, run again in the preempted step, is as if alone");
+    }
+
+    @Test
+    void aPlanThatChangesDuringAPrefillChunkStopsTheChunkSoTheRunningRowsDecodeFirst() {
+        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+        int[] prompt = tokenizer.encode("he the in");
+        int[] armed = {0};
+        Recorder running = new Recorder(prompt, SamplingParams.greedy(10), flipsAtAsk(armed, amplify));
+        Recorder joining = new Recorder(tokenizer.encode("the cat in a hat"), SamplingParams.greedy(6), n -> SteeringPlan.NONE);
+        try (ContinuousBatch batch = new ContinuousBatch(model, tokenizer, budget)) {
+            batch.join(List.of(running));
+            batch.step();
+            batch.step();
+            int swapAt = running.tokens.size();
+            batch.join(List.of(joining));
+            armed[0] = 2; // the joining prompt's chunk asks the running row before each layer: the 2nd is inside it
+            assertEquals(1, batch.step(), "the running row decoded; the stopped chunk gave no first token");
+            assertEquals(1, batch.preemptedPasses());
+            assertEquals(1, batch.prefilling(), "the chunk runs again at the next step");
+            while (!batch.isEmpty()) {
+                batch.step();
+            }
+            assertEquals(1, batch.preemptedPasses());
+            assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 10, n -> n < swapAt ? SteeringPlan.NONE : amplify),
+                    running.done.tokens(), "the decode right after the stopped chunk is the new plan's");
+        }
+        assertArrayEquals(alone(joining.prompt, joining.params).tokens(), joining.done.tokens(), "the prefill run again is whole");
     }
 
     @Test

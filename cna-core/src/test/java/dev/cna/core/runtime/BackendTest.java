@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Both backends (cpu and torch) on tiny synthetic models, against a plain-Java reference and across formats. */
@@ -101,6 +102,41 @@ class BackendTest {
                     assertClose(new float[][] {alone[prompts.get(b).length - 1 + s]}, new float[][] {batched[s][b]}, 1e-4f);
                 }
                 assertEquals(full.length, cache.length(b));
+            }
+        }
+    }
+
+    /**
+     * A decode step stopped at any of its checks (before each layer, before the head) throws Preempted and leaves the
+     * cache as it was: the step run again, and the steps after it, give the logits of a batch never preempted.
+     */
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aPreemptedDecodeLeavesTheCacheAsItWas(Kind kind) {
+        SyntheticModels.Model m = SyntheticModels.Spec.qwen2().write(dir);
+        List<int[]> prompts = List.of(new int[] {7, 8, 9, 10, 11, 12}, new int[] {100, 101});
+        int[][] steps = {{13, 102}, {14, 103}, {15, 104}};
+        try (WeightSource source = ModelLoader.open(m.hfDir()); Backend model = load(kind, source)) {
+            float[][][] plain = new float[steps.length][][];
+            try (KvCache cache = model.newCache(prompts.size())) {
+                model.prefill(cache, prompts, null);
+                for (int s = 0; s < steps.length; s++) {
+                    plain[s] = model.decode(cache, steps[s], null);
+                }
+            }
+            int checks = source.config().layers() + 1; // before each layer and before the head
+            for (int stopAt = 1; stopAt <= checks; stopAt++) {
+                try (KvCache cache = model.newCache(prompts.size())) {
+                    model.prefill(cache, prompts, null);
+                    model.decode(cache, steps[0], null);
+                    int[] asked = {0};
+                    int stop = stopAt;
+                    assertThrows(Backend.Preempted.class, () -> model.decode(cache, steps[1], null, () -> ++asked[0] == stop));
+                    assertEquals(stopAt, asked[0], "the pass stops at the check that said true");
+                    assertEquals(prompts.get(0).length + 1, cache.length(0), "no column added");
+                    assertClose(plain[1], model.decode(cache, steps[1], null), 1e-5f);
+                    assertClose(plain[2], model.decode(cache, steps[2], null), 1e-5f);
+                }
             }
         }
     }

@@ -11,6 +11,7 @@ import dev.cna.core.runtime.quant.FloatVectors;
 import dev.cna.core.runtime.quant.QuantizedMatrix;
 import dev.cna.core.runtime.quant.Workers;
 
+import java.util.function.BooleanSupplier;
 
 /**
  * The quantized CPU backend: every projection stays in the file's layout (GGUF blocks such as Q4_K or Q8_0, or
@@ -115,7 +116,8 @@ public final class CpuBackend extends Backend {
     }
 
     @Override
-    protected float[][] pass(KvCache kv, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
+    protected float[][] pass(KvCache kv, int[] tokens, int width, MlpHook hook, Output output, int layersToRun,
+                             BooleanSupplier preempt) {
         RowKvCache cache = (RowKvCache) kv;
         ModelConfig c = config;
         int batch = cache.batchSize();
@@ -145,6 +147,9 @@ public final class CpuBackend extends Backend {
         rope.ensure(cache.columns() + width);
 
         for (int l = 0; l < layersToRun; l++) {
+            if (preempt.getAsBoolean()) {
+                throw new Preempted();
+            }
             Layer w = layers[l];
             rmsNorm(x, w.attnNorm, buf.xb);
             project(buf.xb, new QuantizedMatrix[] {w.q, w.k, w.v}, new float[][][] {buf.q, buf.k, buf.v});
@@ -172,7 +177,13 @@ public final class CpuBackend extends Backend {
             }
             addInto(x, buf.out);
         }
-        return output == Output.NONE ? null : logits(x, slot, batch, width, output);
+        if (output == Output.NONE) {
+            return null;
+        }
+        if (preempt.getAsBoolean()) {
+            throw new Preempted();
+        }
+        return logits(x, slot, batch, width, output);
     }
 
     /**

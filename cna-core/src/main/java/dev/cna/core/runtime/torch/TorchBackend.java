@@ -17,6 +17,7 @@ import dev.cna.core.runtime.Numerics;
 import dev.cna.core.runtime.Rope;
 
 import java.util.Arrays;
+import java.util.function.BooleanSupplier;
 
 /**
  * The f32 reference backend: the decoder on DJL NDArrays (PyTorch engine), every weight dequantized at load and
@@ -141,7 +142,7 @@ public final class TorchBackend extends Backend {
                 activations[layer] = h;
                 return h.add(probes[layer]);
             };
-            Pass pass = new Pass(cache, step, tokens, width, null, probe, true, layers.length);
+            Pass pass = new Pass(cache, step, tokens, width, null, probe, true, layers.length, NEVER);
             NDArray logits = linear(rmsNorm(pass.hiddenStates(this).get(":, -1, :"), outputNorm, true), head, headQuantized)
                     .reshape(-1);
             NDArray objective = logits.get(target);
@@ -158,12 +159,16 @@ public final class TorchBackend extends Backend {
     }
 
     @Override
-    protected float[][] pass(KvCache kv, int[] tokens, int width, MlpHook hook, Output output, int layersToRun) {
+    protected float[][] pass(KvCache kv, int[] tokens, int width, MlpHook hook, Output output, int layersToRun,
+                             BooleanSupplier preempt) {
         TorchKvCache cache = (TorchKvCache) kv;
         try (NDManager step = cache.manager.newSubManager()) {
-            NDArray x = new Pass(cache, step, tokens, width, hook, null, false, layersToRun).hiddenStates(this);
+            NDArray x = new Pass(cache, step, tokens, width, hook, null, false, layersToRun, preempt).hiddenStates(this);
             if (output == Output.NONE) {
                 return null;
+            }
+            if (preempt.getAsBoolean()) {
+                throw new Preempted();
             }
             NDArray last = output == Output.EVERY ? x : x.get(":, -1:, :");
             float[] flat = linear(rmsNorm(last, outputNorm, false), head, headQuantized).toFloatArray();
@@ -181,7 +186,7 @@ public final class TorchBackend extends Backend {
      * RelP or not.
      */
     private record Pass(TorchKvCache cache, NDManager step, int[] tokens, int width, MlpHook hook, Probe probe,
-                        boolean linearized, int layersToRun) {
+                        boolean linearized, int layersToRun, BooleanSupplier preempt) {
         /**
          * The final hidden states [batch, width, hidden] (before the output norm), in the step's manager, the cache
          * advanced. Each layer's intermediates (attention scores above all) are freed when the layer ends, so a
@@ -194,6 +199,9 @@ public final class TorchBackend extends Backend {
             NDArray[] rotary = t.rotaryTables(step, cache, width);
             NDArray mask = t.attentionMask(step, cache, width);
             for (int l = 0; l < layersToRun; l++) {
+                if (preempt.getAsBoolean()) {
+                    throw new Preempted();
+                }
                 if (linearized) {
                     x = t.layer(l, x, this, step, rotary[0], rotary[1], mask);
                     continue;

@@ -42,6 +42,7 @@ public final class CpuBackend extends Backend {
     private final Workers workers;
     private final long weightBytes;
     private final Buffers buffers;
+    private final KvBuffers kvBuffers = KvBuffers.ofHeap();
 
     private CpuBackend(WeightSource source, int threads) {
         super(source.config());
@@ -105,6 +106,11 @@ public final class CpuBackend extends Backend {
         return "cpu (" + QuantizedMatrix.backend() + ", " + workers.parallelism() + " threads)";
     }
 
+    /** The KV buffers kept from rows that ended, for the next rows (tests). */
+    KvBuffers kvBuffers() {
+        return kvBuffers;
+    }
+
     /** Bytes of projection, embedding and head weights, as stored (what a decode step reads). */
     public long weightBytes() {
         return weightBytes;
@@ -112,7 +118,7 @@ public final class CpuBackend extends Backend {
 
     @Override
     public KvCache newCache(int batchSize) {
-        return new RowKvCache(config.layers(), config.kvHeads(), config.headDim(), config.contextLength(), batchSize);
+        return new RowKvCache(config.layers(), config.kvHeads(), config.headDim(), config.contextLength(), batchSize, kvBuffers);
     }
 
     @Override

@@ -13,7 +13,8 @@ import java.util.List;
  * (the base class's pads): a
  * padding column costs neither memory nor attention, and rows join and leave by moving references, not data. A
  * row's buffers are allocated for its whole life when it is known (the reservation: prompt + max tokens) and grow
- * by half otherwise; appending a token writes in place.
+ * by half otherwise, in multiples of {@link KvBuffers#POSITIONS} positions; appending a token writes in place. Buffers
+ * come from and go back to the backend's {@link KvBuffers}, so rows that replace each other reuse them.
  */
 final class RowKvCache extends KvCache {
     /** One row's keys and values per layer, and how many positions they have room for. */
@@ -31,10 +32,12 @@ final class RowKvCache extends KvCache {
     private final int layers;
     private final int stride; // floats per position: kvHeads * headDim
     private final int context;
+    private final KvBuffers buffers;
     private List<Row> rows;
 
-    RowKvCache(int layers, int kvHeads, int headDim, int context, int batch) {
+    RowKvCache(int layers, int kvHeads, int headDim, int context, int batch, KvBuffers buffers) {
         super(batch);
+        this.buffers = buffers;
         this.layers = layers;
         this.stride = kvHeads * headDim;
         this.context = context;
@@ -60,7 +63,7 @@ final class RowKvCache extends KvCache {
         }
         // the reservation (or half again as much), never past the context unless the row itself goes past it
         int wanted = Math.max(reserved() - pad(b), row.capacity + row.capacity / 2);
-        int capacity = Math.max(positions, Math.min(wanted, context));
+        int capacity = roundUp(Math.max(positions, Math.min(wanted, context)));
         for (int l = 0; l < layers; l++) {
             row.keys[l] = growTransposed(row.keys[l], row.capacity, capacity);
             row.values[l] = grow(row.values[l], capacity);
@@ -68,21 +71,27 @@ final class RowKvCache extends KvCache {
         row.capacity = capacity;
     }
 
+    private static int roundUp(int positions) {
+        return (positions + KvBuffers.POSITIONS - 1) / KvBuffers.POSITIONS * KvBuffers.POSITIONS;
+    }
+
     private float[] grow(float[] old, int capacity) {
-        float[] grown = new float[capacity * stride];
+        float[] grown = buffers.take(capacity * stride);
         if (old != null) {
             System.arraycopy(old, 0, grown, 0, Math.min(old.length, grown.length));
+            buffers.give(old);
         }
         return grown;
     }
 
     /** Keys [kvHead * headDim][capacity]: each of the stride rows moves to its place in the wider array. */
     private float[] growTransposed(float[] old, int oldCapacity, int capacity) {
-        float[] grown = new float[capacity * stride];
+        float[] grown = buffers.take(capacity * stride);
         if (old != null) {
             for (int r = 0; r < stride; r++) {
                 System.arraycopy(old, r * oldCapacity, grown, r * capacity, oldCapacity);
             }
+            buffers.give(old);
         }
         return grown;
     }
@@ -115,11 +124,24 @@ final class RowKvCache extends KvCache {
         for (int r : keep) {
             kept.add(rows.get(r));
         }
+        rows.stream().filter(row -> !kept.contains(row)).forEach(this::release);
         rows = kept;
+    }
+
+    /** Hands a row that left its buffers back to the backend's pool. */
+    private void release(Row row) {
+        for (int l = 0; l < layers; l++) {
+            buffers.give(row.keys[l]);
+            buffers.give(row.values[l]);
+            row.keys[l] = null;
+            row.values[l] = null;
+        }
+        row.capacity = 0;
     }
 
     @Override
     public void close() {
+        rows.forEach(this::release);
         rows = new ArrayList<>();
     }
 }

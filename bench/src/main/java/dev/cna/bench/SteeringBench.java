@@ -59,7 +59,7 @@ public final class SteeringBench {
 
     private static final int WARMUP_SWAPS = 5;
 
-    private record SwapLatency(int streams, int publications, List<Long> millis) {}
+    private record SwapLatency(int streams, int publications, List<Long> millis, long preemptedPasses) {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = Report.options(args);
@@ -193,6 +193,7 @@ public final class SteeringBench {
             Thread.sleep(250);
         }
         latencies.clear();
+        long preemptedBefore = scheduler.status().preemptedPasses();
         for (int end = v + publications; v < end; v++) {
             publish(producer, circuit(name, v, model, v, neurons));
             Thread.sleep(250);
@@ -204,7 +205,7 @@ public final class SteeringBench {
         for (CompletableFuture<Integer> f : done) {
             f.get(1, TimeUnit.MINUTES);
         }
-        return new SwapLatency(n, publications, List.copyOf(latencies));
+        return new SwapLatency(n, publications, List.copyOf(latencies), scheduler.status().preemptedPasses() - preemptedBefore);
     }
 
     /** Stream i follows the circuit live; when it ends while versions are still published, a new one (next seed) takes its place. */
@@ -305,6 +306,7 @@ public final class SteeringBench {
             row.put("p50Millis", percentile(l.millis, 50));
             row.put("p99Millis", percentile(l.millis, 99));
             row.put("maxMillis", l.millis.stream().mapToLong(Long::longValue).max().orElse(-1));
+            row.put("preemptedPasses", l.preemptedPasses);
             swaps.add(row);
         }
         json.put("swapLatency", swaps);
@@ -333,13 +335,15 @@ public final class SteeringBench {
         md.append("\n## Hot-swap latency\n\nStreams follow circuit `swap` live (mode `live`) while a new version is published every "
                 + "250 ms. Latency: from the record's Kafka timestamp (the producer's clock, the same machine) to the first token "
                 + "a stream generates under the new version, one sample per stream and version, after " + WARMUP_SWAPS
-                + " versions not counted (the swap path's JIT warm-up). A new version applies from the next decode step, so "
-                + "the latency is the Kafka delivery and compilation, the rest of the running step and one whole step: it "
-                + "grows with the batch's step time.\n\n");
-        md.append("| live streams | versions published | samples | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|\n");
+                + " versions not counted (the swap path's JIT warm-up). A new version preempts the pass in flight at its next "
+                + "layer boundary and the step starts over under it, so the latency is the Kafka delivery and compilation, "
+                + "at most a layer, and one whole step: it grows with the batch's step time. `preempted passes` counts the "
+                + "decode steps and prefill chunks stopped that way.\n\n");
+        md.append("| live streams | versions published | samples | p50 ms | p99 ms | max ms | preempted passes |\n|---|---|---|---|---|---|---|\n");
         for (SwapLatency l : latency) {
-            md.append(String.format("| %d | %d | %d | %d | %d | %d |%n", l.streams, l.publications, l.millis.size(),
-                    percentile(l.millis, 50), percentile(l.millis, 99), l.millis.stream().mapToLong(Long::longValue).max().orElse(-1)));
+            md.append(String.format("| %d | %d | %d | %d | %d | %d | %d |%n", l.streams, l.publications, l.millis.size(),
+                    percentile(l.millis, 50), percentile(l.millis, 99), l.millis.stream().mapToLong(Long::longValue).max().orElse(-1),
+                    l.preemptedPasses));
         }
         md.append("\n![throughput](steering.png)\n");
         return md.toString();

@@ -152,7 +152,7 @@ class ContinuousBatchTest {
 
     @Test
     void aPlanSwappedMidGenerationChangesTheTokensFromTheNextStepOnAndNotBefore() {
-        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+        SteeringPlan amplify = amplify();
         int[] prompt = tokenizer.encode("he the in");
         int swapAfter = 4; // the plan arrives once the row has 4 tokens: it steers the pass that makes token 5
         IntFunction<SteeringPlan> swap = n -> n < swapAfter ? SteeringPlan.NONE : amplify;
@@ -175,7 +175,12 @@ class ContinuousBatchTest {
                 "the other row is not steered");
     }
 
-    /** A row whose plan turns to amplify at its armed-th ask (counted once armed), and stays there. */
+    /** Every neuron of a wide test circuit scaled by 6: changes the synthetic model's tokens. */
+    private SteeringPlan amplify() {
+        return SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+    }
+
+    /** A row's steering that turns to {@code after} at its armed-th ask (counted once armed), and stays there. */
     static IntFunction<SteeringPlan> flipsAtAsk(int[] armed, SteeringPlan after) {
         boolean[] flipped = {false};
         return n -> {
@@ -188,7 +193,7 @@ class ContinuousBatchTest {
 
     @Test
     void aPlanThatChangesDuringADecodeStepPreemptsItAndSteersTheTokenBeingComputed() {
-        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+        SteeringPlan amplify = amplify();
         int[] prompt = tokenizer.encode("he the in");
         int[] armed = {0};
         Recorder swapped = new Recorder(prompt, SamplingParams.greedy(12), flipsAtAsk(armed, amplify));
@@ -217,7 +222,7 @@ class ContinuousBatchTest {
 
     @Test
     void aPlanThatChangesDuringAPrefillChunkStopsTheChunkSoTheRunningRowsDecodeFirst() {
-        SteeringPlan amplify = SteeringPlan.compile(List.of(new CircuitStrength(TestCircuits.wide("wide", 1, config), 6f)), config, FINGERPRINT);
+        SteeringPlan amplify = amplify();
         int[] prompt = tokenizer.encode("he the in");
         int[] armed = {0};
         Recorder running = new Recorder(prompt, SamplingParams.greedy(10), flipsAtAsk(armed, amplify));

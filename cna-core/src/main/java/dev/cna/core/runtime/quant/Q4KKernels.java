@@ -36,8 +36,9 @@ final class Q4KKernels {
             float dmin = half(w, at + 2);
             int qs = at + 16;
             int xo = b * 256;
+            int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
-                int sm = scalePair(w, at + 4, p);
+                int sm = scalePair(u0, u1, u2, p);
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
                 for (int g = 0; g < 32; g += L) {
@@ -68,8 +69,9 @@ final class Q4KKernels {
             float d = half(w, at);
             float dmin = half(w, at + 2);
             int qs = at + 16;
+            int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
-                int sm = scalePair(w, at + 4, p);
+                int sm = scalePair(u0, u1, u2, p);
                 float d1 = d * (sm & 0xFF), m1 = dmin * ((sm >>> 16) & 0xFF);
                 float d2 = d * ((sm >>> 8) & 0xFF), m2 = dmin * (sm >>> 24);
                 int y = b * 256 + 64 * p;
@@ -84,14 +86,14 @@ final class Q4KKernels {
     }
 
     /**
-     * ggml's get_scale_min_k4 for sub-blocks 2p and 2p+1 at once, from the 12 bytes at w[at]: their 6-bit scales in
+     * ggml's get_scale_min_k4 for sub-blocks 2p and 2p+1 at once: their 6-bit scales in
      * bits 0-7 and 8-15, their 6-bit mins in bits 16-23 and 24-31. For p < 2 these are the low 6 bits of bytes 2p,
      * 2p+1 (scales) and 2p+4, 2p+5 (mins); for p >= 2 the low 4 bits come from bytes 2p+4, 2p+5 (scale: low nibble,
      * min: high nibble) and the top 2 from the spare top bits of bytes 2p-4, 2p-3 (scale) and 2p, 2p+1 (min).
-     * Branch-free within a half, three int loads (ggml's utmp unpacking, two values a lane).
+     * Branch-free within a half (ggml's utmp unpacking, two values a lane), from the 12 bytes read once a block as
+     * three little-endian ints u0, u1, u2.
      */
-    static int scalePair(byte[] w, int at, int p) {
-        int u0 = u32(w, at), u1 = u32(w, at + 4), u2 = u32(w, at + 8);
+    static int scalePair(int u0, int u1, int u2, int p) {
         int sh = 16 * (p & 1);
         int scales, mins;
         if (p < 2) {

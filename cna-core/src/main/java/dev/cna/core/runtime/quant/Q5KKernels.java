@@ -14,6 +14,7 @@ import static dev.cna.core.runtime.quant.Simd.R2;
 import static dev.cna.core.runtime.quant.Simd.R4;
 import static dev.cna.core.runtime.quant.Simd.R8;
 import static dev.cna.core.runtime.quant.Simd.half;
+import static dev.cna.core.runtime.quant.Simd.u32;
 
 /**
  * Q5_K (block_q5_K, 176 bytes per 256 values): f16 d, f16 dmin, 12 bytes of scales and mins (as Q4_K), 32 bytes
@@ -36,8 +37,9 @@ final class Q5KKernels {
             int qh = at + 16;
             int qs = at + 48;
             int xo = b * 256;
+            int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
-                int sm = Q4KKernels.scalePair(w, at + 4, p);
+                int sm = Q4KKernels.scalePair(u0, u1, u2, p);
                 FloatVector lo = FloatVector.zero(F);
                 FloatVector hi = FloatVector.zero(F);
                 for (int g = 0; g < 32; g += L) {
@@ -72,8 +74,9 @@ final class Q5KKernels {
             float dmin = half(w, at + 2);
             int qh = at + 16;
             int qs = at + 48;
+            int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
-                int sm = Q4KKernels.scalePair(w, at + 4, p);
+                int sm = Q4KKernels.scalePair(u0, u1, u2, p);
                 float d1 = d * (sm & 0xFF), m1 = dmin * ((sm >>> 16) & 0xFF);
                 float d2 = d * ((sm >>> 8) & 0xFF), m2 = dmin * (sm >>> 24);
                 int y = b * 256 + 64 * p;

@@ -110,6 +110,8 @@ public class SteeringRuntime {
         Gauge.builder("cna.steering.batch.size", s, x -> x.status().running()).description("Rows in the decode batch").register(meters);
         FunctionCounter.builder("cna.steering.tokens", s, x -> x.status().tokens()).description("Tokens generated").register(meters);
         FunctionCounter.builder("cna.steering.steps", s, x -> x.status().steps()).description("Decode steps run").register(meters);
+        FunctionCounter.builder("cna.steering.preempted.passes", s, x -> x.status().preemptedPasses())
+                .description("Decode steps and prefill chunks stopped and run again because a running stream's circuit changed").register(meters);
         Gauge.builder("cna.steering.circuits", r, x -> x.all().size()).description("Circuits in the registry").register(meters);
         FunctionCounter.builder("cna.steering.circuits.refused", r, CircuitRegistry::refusedCount)
                 .description("Circuit records of another model").register(meters);

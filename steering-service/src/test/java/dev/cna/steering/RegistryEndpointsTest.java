@@ -132,7 +132,7 @@ class RegistryEndpointsTest {
                 .body("checks.find { it.name == 'SmallRye Reactive Messaging - liveness check' }.data.circuits", equalTo("[OK]"));
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String m : new String[] {"cna_steering_queue_depth", "cna_steering_batch_size", "cna_steering_tokens_total",
-                "cna_steering_steps_total", "cna_steering_circuits ", "cna_steering_swap_latency"}) {
+                "cna_steering_steps_total", "cna_steering_preempted_passes_total", "cna_steering_circuits ", "cna_steering_swap_latency"}) {
             assertTrue(metrics.contains(m), "metrics have " + m);
         }
         assertFalse(status().getString("model.id").isBlank());

@@ -28,7 +28,7 @@ final class Q4KKernels {
     static final int BYTES = 144;
 
     static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         float offset = 0;
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
             int at = off + b * BYTES;
@@ -39,21 +39,23 @@ final class Q4KKernels {
             int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
                 int sm = scalePair(u0, u1, u2, p);
-                FloatVector lo = FloatVector.zero(F);
-                FloatVector hi = FloatVector.zero(F);
-                for (int g = 0; g < 32; g += L) {
+                FloatVector s0 = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector s1 = FloatVector.broadcast(F, d * ((sm >>> 8) & 0xFF));
+                int lo = xo + 64 * p, hi = lo + 32;
+                for (int g = 0; g < 32; g += 2 * L) {
                     IntVector q = (IntVector) ByteVector.fromArray(B1, w, qs + 32 * p + g).castShape(I, 0);
-                    FloatVector q0 = (FloatVector) q.and(0x0F).castShape(F, 0);
-                    FloatVector q1 = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0);
-                    lo = q0.fma(FloatVector.fromArray(F, x, xo + 64 * p + g), lo);
-                    hi = q1.fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + g), hi);
+                    IntVector r = (IntVector) ByteVector.fromArray(B1, w, qs + 32 * p + g + L).castShape(I, 0);
+                    a0 = ((FloatVector) q.and(0x0F).castShape(F, 0)).mul(s0).fma(FloatVector.fromArray(F, x, lo + g), a0);
+                    a1 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).mul(s1)
+                            .fma(FloatVector.fromArray(F, x, hi + g), a1);
+                    a2 = ((FloatVector) r.and(0x0F).castShape(F, 0)).mul(s0).fma(FloatVector.fromArray(F, x, lo + g + L), a2);
+                    a3 = ((FloatVector) r.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).mul(s1)
+                            .fma(FloatVector.fromArray(F, x, hi + g + L), a3);
                 }
-                a0 = lo.fma(FloatVector.broadcast(F, d * (sm & 0xFF)), a0);
-                a1 = hi.fma(FloatVector.broadcast(F, d * ((sm >>> 8) & 0xFF)), a1);
                 offset += dmin * ((sm >>> 16) & 0xFF) * xs[8 * b + 2 * p] + dmin * (sm >>> 24) * xs[8 * b + 2 * p + 1];
             }
         }
-        FloatVector sum = a0.add(a1);
+        FloatVector sum = a0.add(a1).add(a2.add(a3));
         if (L == 16) {
             sum = sum.add(sum.rearrange(R8));
         }

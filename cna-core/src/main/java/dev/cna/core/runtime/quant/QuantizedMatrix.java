@@ -74,7 +74,7 @@ public final class QuantizedMatrix {
             case Q6_K -> 16;
             default -> 0;
         };
-        this.kernel = simd ? RowKernel.of(type, cols) : null;
+        this.kernel = simd ? RowKernel.of(type, rows, cols, data) : null;
     }
 
     /**
@@ -182,6 +182,11 @@ public final class QuantizedMatrix {
 
     /** Bytes of weights: what one matVec reads. */
     public long bytes() { return (long) rows * rowBytes; }
+
+    /** Bytes of the tables decoded from the blocks once, on the heap beside them (Q4_K's and Q6_K's sub-block scales; else 0). */
+    public long tableBytes() {
+        return kernel == null ? 0 : kernel.tableBytes();
+    }
 
     /** The blocks, read-only, little-endian, row 0 at index 0. */
     public ByteBuffer data() {

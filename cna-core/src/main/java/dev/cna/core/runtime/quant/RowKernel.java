@@ -18,7 +18,10 @@ abstract class RowKernel {
         this.cols = cols;
     }
 
-    /** out[r0 + i] = dot(row i, x) for i < n; xs are x's sums per 32 (16 for Q6_K) values, or null if unused. */
+    /**
+     * out[r0 + i] = dot(row i, x) for i < n, the rows at w[off], w[off + rowBytes], ... being the matrix's rows r0,
+     * r0 + 1, ...; xs are x's sums per 32 (16 for Q6_K) values, or null if unused.
+     */
     abstract void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0);
 
     /** The row at w[off] as f32 values in dst[0..cols), bit for bit what Dequantizer gives. */
@@ -43,7 +46,16 @@ abstract class RowKernel {
         }
     }
 
-    static RowKernel of(GgmlType type, int cols) {
+    /** Bytes of tables the kernels decoded from the blocks once (Q4_K's and Q6_K's sub-block scales), beside the blocks. */
+    long tableBytes() {
+        return 0;
+    }
+
+    /**
+     * @param data the matrix's rows * cols values of the type from index 0 (read here only by types that decode a table
+     *             once, {@link #tableBytes})
+     */
+    static RowKernel of(GgmlType type, int rows, int cols, java.nio.ByteBuffer data) {
         return switch (type) {
             case F32 -> new RowKernel(cols) {
                 @Override
@@ -144,10 +156,18 @@ abstract class RowKernel {
                 }
             };
             case Q4_K -> new RowKernel(cols) {
+                private final float[] scales = Q4KKernels.scaleTable(data, rows, cols);
+
+                @Override
+                long tableBytes() {
+                    return 4L * scales.length;
+                }
+
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
                     for (int i = 0; i < n; i++) {
-                        out[r0 + i] = Q4KKernels.dot(w, off + i * rowBytes, x, xs, cols);
+                        int s = (r0 + i) * (cols / 16);
+                        out[r0 + i] = Q4KKernels.dot(w, off + i * rowBytes, x, xs, cols, scales, s) - Q4KKernels.offset(scales, s, xs, cols);
                     }
                 }
 
@@ -170,10 +190,18 @@ abstract class RowKernel {
                 }
             };
             case Q6_K -> new RowKernel(cols) {
+                private final float[] scales = Q6KKernels.scaleTable(data, rows, cols);
+
+                @Override
+                long tableBytes() {
+                    return 4L * scales.length;
+                }
+
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
                     for (int i = 0; i < n; i++) {
-                        out[r0 + i] = Q6KKernels.dot(w, off + i * rowBytes, x, xs, cols);
+                        int s = (r0 + i) * (cols / 16);
+                        out[r0 + i] = Q6KKernels.dot(w, off + i * rowBytes, x, xs, cols, scales, s) - Q6KKernels.offset(scales, s, xs, cols);
                     }
                 }
 

@@ -20,59 +20,27 @@ import static dev.cna.core.runtime.quant.Simd.u32;
  * Q4_K (block_q4_K, 144 bytes per 256 values): f16 d, f16 dmin, 12 bytes of packed 6-bit scales and mins for 8
  * sub-blocks of 32, 128 bytes qs. Sub-block pair p reads qs[32p..32p+32): low nibbles are sub-block 2p, high
  * nibbles 2p+1. Value = (d * sc) * q - dmin * m. The dot is sum over sub-blocks of (d * sc) * sum q*x minus
- * (dmin * m) * sum x, with the sums of x per 32 values precomputed ({@code xs}), and d * sc and dmin * m of every
- * sub-block decoded once per matrix ({@link #scaleTable}).
+ * (dmin * m) * sum x, with the sums of x per 32 values precomputed ({@code xs}).
  */
 final class Q4KKernels {
     private Q4KKernels() {}
 
     static final int BYTES = 144;
 
-    /**
-     * The dot of each row's sub-blocks needs d * sc and dmin * m of each of its sub-blocks of 32: unpacking them from
-     * the 12 packed bytes and the two f16s was a quarter of a batch-1 product (scales 15%, the min term 13%,
-     * KernelBench). This table holds them, decoded once when the matrix is made: per row, n / 32 scales, then the same
-     * number of mins, 0.25 bytes per weight beside the blocks' 0.5625 (the blocks stay as they are).
-     *
-     * @param data rows * n / 256 blocks from index 0
-     * @return [rows][2 * n / 32] flattened: row r's scales at r * n / 16, its mins n / 32 after
-     */
-    static float[] scaleTable(java.nio.ByteBuffer data, int rows, int n) {
-        int blocks = n / 256;
-        float[] table = new float[Math.multiplyExact(rows, 2 * n / 32)];
-        byte[] row = new byte[blocks * BYTES];
-        for (int r = 0; r < rows; r++) {
-            data.get(r * row.length, row, 0, row.length);
-            int s = r * (2 * n / 32);
-            for (int b = 0; b < blocks; b++) {
-                int at = b * BYTES;
-                float d = half(row, at);
-                float dmin = half(row, at + 2);
-                int u0 = u32(row, at + 4), u1 = u32(row, at + 8), u2 = u32(row, at + 12);
-                for (int p = 0; p < 4; p++) {
-                    int sm = scalePair(u0, u1, u2, p);
-                    table[s + 8 * b + 2 * p] = d * (sm & 0xFF);
-                    table[s + 8 * b + 2 * p + 1] = d * ((sm >>> 8) & 0xFF);
-                    table[s + n / 32 + 8 * b + 2 * p] = dmin * ((sm >>> 16) & 0xFF);
-                    table[s + n / 32 + 8 * b + 2 * p + 1] = dmin * (sm >>> 24);
-                }
-            }
-        }
-        return table;
-    }
-
-    /**
-     * The dot of the row at w[off] with x, its sub-block scales and mins at table[s] ({@link #scaleTable}), but for the
-     * mins: the caller subtracts {@link #offset} (kept apart as in {@link Q6KKernels#dot}).
-     */
-    static float dot(byte[] w, int off, float[] x, float[] xs, int n, float[] table, int s) {
+    static float dot(byte[] w, int off, float[] x, float[] xs, int n) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        float offset = 0;
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
-            int qs = off + b * BYTES + 16;
+            int at = off + b * BYTES;
+            float d = half(w, at);
+            float dmin = half(w, at + 2);
+            int qs = at + 16;
             int xo = b * 256;
+            int u0 = u32(w, at + 4), u1 = u32(w, at + 8), u2 = u32(w, at + 12);
             for (int p = 0; p < 4; p++) {
-                FloatVector s0 = FloatVector.broadcast(F, table[s + 8 * b + 2 * p]);
-                FloatVector s1 = FloatVector.broadcast(F, table[s + 8 * b + 2 * p + 1]);
+                int sm = scalePair(u0, u1, u2, p);
+                FloatVector s0 = FloatVector.broadcast(F, d * (sm & 0xFF));
+                FloatVector s1 = FloatVector.broadcast(F, d * ((sm >>> 8) & 0xFF));
                 int lo = xo + 64 * p, hi = lo + 32;
                 for (int g = 0; g < 32; g += 2 * L) {
                     IntVector q = (IntVector) ByteVector.fromArray(B1, w, qs + 32 * p + g).castShape(I, 0);
@@ -84,6 +52,7 @@ final class Q4KKernels {
                     a3 = ((FloatVector) r.lanewise(VectorOperators.LSHR, 4).and(0x0F).castShape(F, 0)).mul(s1)
                             .fma(FloatVector.fromArray(F, x, hi + g + L), a3);
                 }
+                offset += dmin * ((sm >>> 16) & 0xFF) * xs[8 * b + 2 * p] + dmin * (sm >>> 24) * xs[8 * b + 2 * p + 1];
             }
         }
         FloatVector sum = a0.add(a1).add(a2.add(a3));
@@ -93,12 +62,7 @@ final class Q4KKernels {
         sum = sum.add(sum.rearrange(R4));
         sum = sum.add(sum.rearrange(R2));
         sum = sum.add(sum.rearrange(R1));
-        return sum.lane(0);
-    }
-
-    /** The mins term of the row whose table starts at s: sum over sub-blocks of dmin * m times the sub-block's sum of x. */
-    static float offset(float[] table, int s, float[] xs, int n) {
-        return F32Kernels.dot(table, s + n / 32, xs, 0, n / 32);
+        return sum.lane(0) - offset;
     }
 
     static void decode(byte[] w, int off, float[] dst, int n) {

@@ -183,7 +183,7 @@ public final class QuantizedMatrix {
     /** Bytes of weights: what one matVec reads. */
     public long bytes() { return (long) rows * rowBytes; }
 
-    /** Bytes of the tables decoded from the blocks once, on the heap beside them (Q4_K's and Q6_K's sub-block scales; else 0). */
+    /** Bytes of the tables decoded from the blocks once, on the heap beside them (Q6_K's group scales; else 0). */
     public long tableBytes() {
         return kernel == null ? 0 : kernel.tableBytes();
     }

@@ -46,7 +46,7 @@ abstract class RowKernel {
         }
     }
 
-    /** Bytes of tables the kernels decoded from the blocks once (Q4_K's and Q6_K's sub-block scales), beside the blocks. */
+    /** Bytes of tables the kernels decoded from the blocks once (Q6_K's group scales), beside the blocks. */
     long tableBytes() {
         return 0;
     }
@@ -156,18 +156,10 @@ abstract class RowKernel {
                 }
             };
             case Q4_K -> new RowKernel(cols) {
-                private final float[] scales = Q4KKernels.scaleTable(data, rows, cols);
-
-                @Override
-                long tableBytes() {
-                    return 4L * scales.length;
-                }
-
                 @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
                     for (int i = 0; i < n; i++) {
-                        int s = (r0 + i) * (cols / 16);
-                        out[r0 + i] = Q4KKernels.dot(w, off + i * rowBytes, x, xs, cols, scales, s) - Q4KKernels.offset(scales, s, xs, cols);
+                        out[r0 + i] = Q4KKernels.dot(w, off + i * rowBytes, x, xs, cols);
                     }
                 }
 

@@ -5,6 +5,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
+import java.nio.ByteBuffer;
+
 import static dev.cna.core.runtime.quant.Simd.B1;
 import static dev.cna.core.runtime.quant.Simd.F;
 import static dev.cna.core.runtime.quant.Simd.I;
@@ -39,7 +41,7 @@ final class Q6KKernels {
      * @param data rows * n / 256 blocks from index 0
      * @return [rows][n / 16] flattened
      */
-    static float[] scaleTable(java.nio.ByteBuffer data, int rows, int n) {
+    static float[] scaleTable(ByteBuffer data, int rows, int n) {
         int blocks = n / 256;
         float[] table = new float[Math.multiplyExact(rows, n / 16)];
         byte[] row = new byte[blocks * BYTES];
@@ -60,7 +62,7 @@ final class Q6KKernels {
      * The dot of the row at w[off] with x, its groups' d * sc at table[s] ({@link #scaleTable}), but for the -32 of
      * every value: the caller subtracts {@link #offset}.
      */
-    static float dot(byte[] w, int off, float[] x, float[] xs, int n, float[] table, int s) {
+    static float dot(byte[] w, int off, float[] x, int n, float[] table, int s) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
             int at = off + b * BYTES;

@@ -183,11 +183,6 @@ public final class QuantizedMatrix {
     /** Bytes of weights: what one matVec reads. */
     public long bytes() { return (long) rows * rowBytes; }
 
-    /** Bytes of the tables decoded from the blocks once, on the heap beside them (Q6_K's group scales; else 0). */
-    public long tableBytes() {
-        return kernel == null ? 0 : kernel.tableBytes();
-    }
-
     /** The blocks, read-only, little-endian, row 0 at index 0. */
     public ByteBuffer data() {
         return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);

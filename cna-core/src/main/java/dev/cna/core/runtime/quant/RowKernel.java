@@ -2,6 +2,8 @@ package dev.cna.core.runtime.quant;
 
 import dev.cna.core.model.gguf.GgmlType;
 
+import java.nio.ByteBuffer;
+
 /**
  * The per-type entry into the kernels: rows of one matrix (all {@code cols} long) at w[off], w[off + rowBytes], ...
  *
@@ -46,16 +48,11 @@ abstract class RowKernel {
         }
     }
 
-    /** Bytes of tables the kernels decoded from the blocks once (Q6_K's group scales), beside the blocks. */
-    long tableBytes() {
-        return 0;
-    }
-
     /**
-     * @param data the matrix's rows * cols values of the type from index 0 (read here only by types that decode a table
-     *             once, {@link #tableBytes})
+     * @param data the matrix's rows * cols values of the type from index 0, read here only by Q6_K, whose kernel
+     *             decodes its group scales into a table once ({@link Q6KKernels#scaleTable})
      */
-    static RowKernel of(GgmlType type, int rows, int cols, java.nio.ByteBuffer data) {
+    static RowKernel of(GgmlType type, int rows, int cols, ByteBuffer data) {
         return switch (type) {
             case F32 -> new RowKernel(cols) {
                 @Override
@@ -185,15 +182,11 @@ abstract class RowKernel {
                 private final float[] scales = Q6KKernels.scaleTable(data, rows, cols);
 
                 @Override
-                long tableBytes() {
-                    return 4L * scales.length;
-                }
-
-                @Override
                 void dotRows(byte[] w, int off, int rowBytes, int n, float[] x, float[] xs, float[] out, int r0) {
                     for (int i = 0; i < n; i++) {
                         int s = (r0 + i) * (cols / 16);
-                        out[r0 + i] = Q6KKernels.dot(w, off + i * rowBytes, x, xs, cols, scales, s) - Q6KKernels.offset(scales, s, xs, cols);
+                        out[r0 + i] = Q6KKernels.dot(w, off + i * rowBytes, x, cols, scales, s)
+                                - Q6KKernels.offset(scales, s, xs, cols);
                     }
                 }
 

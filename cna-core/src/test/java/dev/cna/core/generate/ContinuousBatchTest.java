@@ -28,6 +28,7 @@ import static dev.cna.core.circuit.TestCircuits.FINGERPRINT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -191,6 +192,17 @@ class ContinuousBatchTest {
         };
     }
 
+    /**
+     * Greedy tokens with the plan from token {@code at} on, checked to differ at {@code at} from the plan one token
+     * later: only a batch that steers token {@code at} itself gives them.
+     */
+    private int[] steeredFrom(int[] prompt, int maxTokens, int at, SteeringPlan plan) {
+        int[] expected = ReferenceDecoding.greedy(model, prompt, maxTokens, n -> n < at ? SteeringPlan.NONE : plan);
+        int[] oneLater = ReferenceDecoding.greedy(model, prompt, maxTokens, n -> n <= at ? SteeringPlan.NONE : plan);
+        assertNotEquals(expected[at], oneLater[at], "the plan changes token " + at + " itself");
+        return expected;
+    }
+
     @Test
     void aPlanThatChangesDuringADecodeStepPreemptsItAndSteersTheTokenBeingComputed() {
         SteeringPlan amplify = amplify();
@@ -213,8 +225,7 @@ class ContinuousBatchTest {
             }
             assertEquals(1, batch.preemptedPasses());
         }
-        IntFunction<SteeringPlan> fromTheStepOfTheSwap = n -> n < swapAt ? SteeringPlan.NONE : amplify;
-        assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 12, fromTheStepOfTheSwap), swapped.done.tokens(),
+        assertArrayEquals(steeredFrom(prompt, 12, swapAt, amplify), swapped.done.tokens(),
                 "the token being computed when the plan changed is the new plan's; nothing before it changed");
         assertArrayEquals(alone(tokenizer.encode("a"), SamplingParams.greedy(12)).tokens(), neighbour.done.tokens(),
                 "the other row, run again in the preempted step, is as if alone");
@@ -241,8 +252,8 @@ class ContinuousBatchTest {
                 batch.step();
             }
             assertEquals(1, batch.preemptedPasses());
-            assertArrayEquals(ReferenceDecoding.greedy(model, prompt, 10, n -> n < swapAt ? SteeringPlan.NONE : amplify),
-                    running.done.tokens(), "the decode right after the stopped chunk is the new plan's");
+            assertArrayEquals(steeredFrom(prompt, 10, swapAt, amplify), running.done.tokens(),
+                    "the decode right after the stopped chunk is the new plan's");
         }
         assertArrayEquals(alone(joining.prompt, joining.params).tokens(), joining.done.tokens(), "the prefill run again is whole");
     }

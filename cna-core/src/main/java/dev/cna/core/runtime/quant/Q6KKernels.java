@@ -35,7 +35,7 @@ final class Q6KKernels {
      * 0.25 bytes per weight beside the blocks' 0.82 (+30%). The dot then loads one float per group instead of
      * converting the int8 scale and multiplying it by the block's f16 d, and the -32 term is one short vector dot
      * per row instead of 16 scalar multiply-adds per block: Q6_K matVec ~17 -> ~27 GFLOP/s (KernelBench 1536x8960,
-     * 1 thread). Q4_K got the same table (17-28% faster) but not kept: 0.25 bytes per weight beside its 0.56 put
+     * 1 thread). Q4_K got the same table (14-32% faster) but not kept: 0.25 bytes per weight beside its 0.56 put
      * Qwen2.5-Coder-1.5B's memory probe at 2.29 GiB (target 2.5 GB); off the heap the table's reads were slower.
      *
      * @param data rows * n / 256 blocks from index 0

@@ -32,7 +32,7 @@ class QueueLimitTest {
     @Test
     void aFullQueueAnswers429WithRetryAfterAndTheOthersFinish() {
         TestPlatform.awaitReady();
-        String longReply = TestPlatform.request("Write a long story about a lighthouse keeper.", 200, null);
+        String longReply = TestPlatform.request("Write a long story about a lighthouse keeper.", 1024, null);
         try (SseStream running = SseStream.post(TestPlatform.url("/generate"), longReply);
              SseStream queued = SseStream.post(TestPlatform.url("/generate"), TestPlatform.request("Say hi.", 2, null))) {
             running.awaitToken(1);

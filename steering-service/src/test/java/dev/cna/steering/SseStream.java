@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /** A client's view of one SSE response over a real socket, read event by event as it arrives. */
 final class SseStream implements AutoCloseable {
@@ -108,12 +109,23 @@ final class SseStream implements AutoCloseable {
 
     /** Reads until the first token event with at least this index; returns it. */
     Event awaitToken(int index) {
+        return awaitEvent("token " + index,
+                e -> e.name().equals("token") && e.data().has("token") && e.data().get("index").asInt() >= index);
+    }
+
+    /** Reads until the first event that matches; returns it. Fails when the stream ends before one does. */
+    Event awaitEvent(String what, Predicate<Event> match) {
         for (Event e; (e = next()) != null; ) {
-            if (e.name().equals("token") && e.data().has("token") && e.data().get("index").asInt() >= index) {
+            if (match.test(e)) {
                 return e;
             }
         }
-        throw new AssertionError("the stream ended before token " + index + ": " + seen);
+        throw new AssertionError("the stream ended before " + what + ": " + seen);
+    }
+
+    /** Every event read so far. */
+    List<Event> seen() {
+        return List.copyOf(seen);
     }
 
     /** Reads to the end; returns every event of the stream (including those already read). */

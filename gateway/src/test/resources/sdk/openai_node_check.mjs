@@ -42,7 +42,7 @@ out.completion = { text: completion.choices[0].text, tokens: lp.tokens, token_lo
   top_logprobs: lp.top_logprobs, text_offset: lp.text_offset };
 
 try {
-  await client.chat.completions.create({ model: "any", messages: question, max_tokens: 5000 });
+  await client.chat.completions.create({ model: "any", messages: question, max_tokens: 100000 });
   out.error = null;
 } catch (e) {
   if (!(e instanceof OpenAI.BadRequestError)) throw e;

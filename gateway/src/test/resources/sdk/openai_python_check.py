@@ -34,7 +34,7 @@ out["steered"] = steered.choices[0].message.content
 out["unsteered"] = unsteered.choices[0].message.content
 
 try:
-    client.chat.completions.create(model="any", messages=question, max_tokens=5000)
+    client.chat.completions.create(model="any", messages=question, max_tokens=100000)
     out["error"] = None
 except openai.BadRequestError as e:
     out["error"] = {"status": e.status_code, "message": str(e), "code": e.code, "param": e.param}

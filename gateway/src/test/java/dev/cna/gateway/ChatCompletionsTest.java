@@ -153,14 +153,14 @@ class ChatCompletionsTest {
     @Test
     void errorsOnV1AreInOpenAisEnvelopeWithTheFieldAtFault() {
         Response r = given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).header("Accept", "application/json")
-                .body(chat(QUESTION, 5000)).post(PATH);
+                .body(chat(QUESTION, SteeringStack.MAX_TOKENS + 1)).post(PATH);
         r.then().statusCode(400).contentType(startsWith("application/json"))
                 .body("error.type", equalTo("invalid_request_error"))
                 .body("error.param", equalTo("max_tokens"))
                 .body("error.code", equalTo("invalid-request"))
                 .body("error.message", containsString("max_tokens must be 1 to"));
         // /api/* keeps RFC 9457
-        assertProblem(given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).body("{\"prompt\": \"hi\", \"max_tokens\": 5000}")
+        assertProblem(given().auth().oauth2(CHAT_KEY).contentType(ContentType.JSON).body("{\"prompt\": \"hi\", \"max_tokens\": " + (SteeringStack.MAX_TOKENS + 1) + "}")
                 .post("/api/generate"), 400, "invalid-request", "/api/generate", "max_tokens must be 1 to");
     }
 
@@ -239,18 +239,19 @@ class ChatCompletionsTest {
     void aCircuitSwapMidStreamComesAsACnaChunk() throws Exception {
         String name = "swap-" + System.nanoTime();
         Platform.publish(name, 1, Platform.circuit(name, 1, 3, 4, 10));
+        String second = Platform.circuit(name, 2, 3, 4, 12);
         try (SseStream s = SseStream.post(url(PATH), CHAT_KEY, longStream("\"steering\": [{\"circuit\": \"" + name + "\", \"multiplier\": 0.5}]"))) {
             JsonNode first = awaitContent(s);
             assertEquals(1, first.at("/cna/circuits/" + name).asInt());
-            Platform.publish(name, 2, Platform.circuit(name, 2, 3, 4, 12));
+            Platform.publish(name, 2, second);
             JsonNode swap = null;
-            for (SseStream.Event e; swap == null && (e = s.next()) != null; ) {
+            for (SseStream.Event e; swap == null && (e = s.next()) != null && !e.data().equals("[DONE]"); ) {
                 JsonNode c = JSON.readTree(e.data());
                 if (c.at("/cna/circuit").isObject()) {
                     swap = c.at("/cna/circuit");
                 }
             }
-            assertTrue(swap != null, "no swap chunk");
+            assertTrue(swap != null, "the stream ended without a swap chunk");
             assertEquals(name, swap.get("circuit").asText());
             assertEquals(1, swap.get("from").asInt());
             assertEquals(2, swap.get("to").asInt());
@@ -264,9 +265,9 @@ class ChatCompletionsTest {
         try (SseStream s = SseStream.post(url(PATH), CHAT_KEY, longStream())) {
             awaitContent(s);
             // /status counts rows after each decode step: the step that emitted the first token may still be running
-            Platform.await(() -> Platform.steeringStatus().getInt("scheduler.running") == 1, Duration.ofSeconds(10),
-                    "the row runs while the client reads");
-            given().get("/q/metrics").then().body(containsString("cna_gateway_streams_open 1.0"));
+            Platform.await(() -> Platform.steeringStatus().getInt("scheduler.running") == 1
+                            && given().get("/q/metrics").asString().contains("cna_gateway_streams_open 1.0"),
+                    Duration.ofSeconds(10), "the row runs and the gateway counts the stream open while the client reads");
         }
         Platform.await(() -> Platform.steeringStatus().getInt("scheduler.running") == 0, Duration.ofSeconds(10),
                 "steering-service dropped the row of the closed stream");
@@ -277,13 +278,13 @@ class ChatCompletionsTest {
     }
 
     /**
-     * A stream still generating when the test looks: 1000 tokens sampled at temperature 2 (a greedy reply may end
-     * after a few dozen tokens, before the test has read its first chunk on a busy machine; at this temperature the
-     * end-of-turn token is one of ~49k nearly equally likely ones).
+     * A stream still generating when the test looks, on any machine (the test closes it): 8000 tokens sampled at
+     * temperature 2 (a greedy reply may end after a few dozen tokens; at this temperature the end-of-turn token is one
+     * of ~49k nearly equally likely ones).
      */
     private static String longStream(String... extra) {
         StringBuilder body = new StringBuilder("{\"messages\": [{\"role\": \"user\", \"content\": \"" + STORY + "\"}],"
-                + " \"max_tokens\": 1000, \"temperature\": 2.0, \"top_p\": 1.0, \"seed\": 42, \"stream\": true");
+                + " \"max_tokens\": 8000, \"temperature\": 2.0, \"top_p\": 1.0, \"seed\": 42, \"stream\": true");
         for (String e : extra) {
             body.append(", ").append(e);
         }

@@ -148,7 +148,7 @@ class ExplorerBrowserTest {
                 sent.add(read(r.postData()));
             }
         });
-        setUpCompare(page, circuit, 32);
+        setUpCompare(page, circuit, 128); // long enough to arrive in many reads on a fast machine
         page.evaluate("""
                 () => { window.lengths = [[], []];
                         new MutationObserver(() => document.querySelectorAll('#compare-out .column .text')

@@ -35,8 +35,12 @@ class QueueFullTest {
         }
     }
 
-    /** A long streamed generation: it holds the one row until the test closes it. */
-    private static final String LONG = Platform.chat("Write a long story about a lighthouse keeper.", 1000);
+    /**
+     * A long streamed generation: it holds the one row until the test closes it, on any machine (8000 tokens at
+     * temperature 2, where the end-of-turn token is one of ~49k nearly equally likely ones).
+     */
+    private static final String LONG = "{\"messages\": [{\"role\": \"user\", \"content\": \"Write a long story about a lighthouse keeper.\"}],"
+            + " \"max_tokens\": 8000, \"temperature\": 2.0, \"top_p\": 1.0, \"seed\": 42}";
 
     @Test
     void aFullQueueIsSteeringServicesQueueFullProblemWithRetryAfter() throws Exception {

@@ -33,6 +33,12 @@ import java.util.Map;
  */
 public class SteeringStack implements QuarkusTestResourceLifecycleManager {
     private static final Duration READY_TIMEOUT = Duration.ofMinutes(3);
+    /**
+     * steering-service's max_tokens in every stack (the service's default is 1024): a test that waits for something to
+     * happen during a stream (a swap, a queued request) asks for a stream longer than any machine makes in the wait,
+     * and closes it once done.
+     */
+    static final int MAX_TOKENS = 8192;
 
     private final Map<String, String> steeringProperties;
     private final boolean withAttribution;
@@ -67,7 +73,7 @@ public class SteeringStack implements QuarkusTestResourceLifecycleManager {
             kafka = DevKafka.startTemporary();
             PlatformTopics.create(kafka.bootstrapServers());
             String bootstrap = "kafka.bootstrap.servers=" + kafka.bootstrapServers();
-            List<String> steeringArgs = new ArrayList<>(List.of(bootstrap));
+            List<String> steeringArgs = new ArrayList<>(List.of(bootstrap, "cna.steering.max-tokens=" + MAX_TOKENS));
             serviceProperties.forEach((key, value) -> steeringArgs.add(key + "=" + value));
             steeringProperties.forEach((key, value) -> steeringArgs.add(key + "=" + value));
             ServiceProcess steering = ServiceProcess.start("steering-service", steeringArgs.toArray(String[]::new));

@@ -159,7 +159,7 @@ class GenerateStreamTest {
             CompletableFuture<?> watcher = CompletableFuture.runAsync(() -> {
                 while (running.get()) {
                     peak.accumulateAndGet(status().getInt("scheduler.running"), Math::max);
-                    TestPlatform.sleep(20);
+                    TestPlatform.sleep(5); // the whole run may take a few hundred ms on a fast machine
                 }
             });
             List<CompletableFuture<int[]>> together = new ArrayList<>();

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 import static dev.cna.steering.TestPlatform.JSON;
 import static dev.cna.steering.TestPlatform.url;
@@ -124,18 +123,25 @@ class LogprobsAndScoringTest {
     }
 
     @Test
-    void aSeededRequestGetsTheSameTokensAloneAndBatchedWithOtherTraffic() throws Exception {
+    void aSeededRequestGetsTheSameTokensAloneAndBatchedWithOtherTraffic() {
         ObjectNode seeded = body("Tell me a story about a cat.", 24).put("temperature", 1.0).put("seed", 1234);
         int[] alone = ids(tokens(seeded));
-        List<CompletableFuture<int[]>> others = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            ObjectNode other = body("Write a poem number " + i + " about the sea.", 40).put("temperature", 1.0);
-            others.add(CompletableFuture.supplyAsync(() -> ids(tokens(other))));
-        }
-        Thread.sleep(300); // the others are decoding when the seeded one joins
-        int[] batched = ids(tokens(seeded));
-        for (CompletableFuture<int[]> f : others) {
-            f.get();
+        // Three others decode while the seeded one joins: as many tokens as the service allows, closed after it.
+        List<SseStream> others = new ArrayList<>();
+        int[] batched;
+        try {
+            for (int i = 0; i < 3; i++) {
+                ObjectNode other = body("Write a long poem number " + i + " about the sea.", 1024).put("temperature", 1.0);
+                others.add(SseStream.post(url("/generate"), other.toString()));
+            }
+            others.forEach(o -> o.awaitToken(1));
+            batched = ids(tokens(seeded));
+            long ended = System.nanoTime();
+            for (SseStream o : others) { // each ran from before the seeded request to after its end
+                o.awaitEvent("a token after the seeded reply", e -> e.name().equals("token") && e.receivedNanos() > ended);
+            }
+        } finally {
+            others.forEach(SseStream::close);
         }
         assertArrayEquals(alone, batched, "the seed alone decides the tokens");
         assertNotEquals(0, alone.length);

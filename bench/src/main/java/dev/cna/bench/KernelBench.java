@@ -37,7 +37,8 @@ import java.util.Random;
  * Qwen2.5-1.5B's down projections, rows x cols = outputs x inputs), on 1 and 2 threads. The weights are random
  * valid blocks written to a temporary file and memory-mapped, as the engine maps a GGUF file. As the side-by-side
  * reference, the f32 path: the same matrix dequantized to a float[] and multiplied in plain Java, with the Vector
- * API ("f32[] vector") and with a scalar loop ("f32[] scalar").
+ * API ("f32[] vector") and with a scalar loop ("f32[] scalar"). The largest batch is also given as a share of
+ * the f32 FMA peak measured in the same run ({@link FmaPeak}): what no f32 product can exceed.
  *
  * <p>Every figure is the median over repeats of the time of one call, after a warm-up. With {@code --also-java
  * PATH} the same measurement runs again under another JDK (a child JVM, same classes and flags) and the report
@@ -78,7 +79,7 @@ public final class KernelBench {
 
     // ---- measuring ----
 
-    private static Map<String, Object> measure(Map<String, String> opts) throws IOException {
+    private static Map<String, Object> measure(Map<String, String> opts) throws Exception {
         List<String> kernels = Arrays.asList(opts.getOrDefault("types",
                 "F32,F16,BF16,Q8_0,Q4_0,Q4_1,Q5_0,Q5_1,Q4_K,Q5_K,Q6_K," + F32_VECTOR + "," + F32_SCALAR).split(","));
         List<int[]> shapes = Arrays.stream(opts.getOrDefault("shapes", "576x1536,1536x8960").split(","))
@@ -95,6 +96,11 @@ public final class KernelBench {
         machine.put("jvmArgs", String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()));
         machine.put("loadAverageAtStart", loadAverage());
         Report.progress("%s; kernels: %s", Report.describe(machine), machine.get("kernels"));
+        Map<String, Double> peaks = new LinkedHashMap<>();
+        for (int t : threads) {
+            peaks.put(Integer.toString(t), FmaPeak.gflops(t, 3));
+            Report.progress("f32 FMA peak, %d thread(s): %.1f GFLOP/s", t, peaks.get(Integer.toString(t)));
+        }
 
         List<Result> results = new ArrayList<>();
         Random random = new Random(2026);
@@ -149,6 +155,7 @@ public final class KernelBench {
         machine.put("loadAverageAtEnd", loadAverage());
         Map<String, Object> run = new LinkedHashMap<>();
         run.put("machine", machine);
+        run.put("fmaPeakGflops", peaks);
         run.put("repeats", repeats);
         run.put("repeatMs", repeatMs);
         run.put("results", results);
@@ -351,6 +358,34 @@ public final class KernelBench {
                         Result r = find(results, kernel, shape, b, t);
                         md.append(r == null ? " - |" : b == 1 ? String.format(" %.1f (%.1f) |", r.gbPerS, r.gflopPerS)
                                 : String.format(" %.1f (%.1f) |", r.gflopPerS, r.gbPerS));
+                    }
+                }
+                md.append('\n');
+            }
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> peaks = (Map<String, Object>) main.get("fmaPeakGflops");
+        int largest = batches.stream().mapToInt(Integer::intValue).max().orElse(1);
+        if (peaks != null && largest > 1) {
+            md.append("\n## Batch ").append(largest).append(" as a share of the f32 FMA peak\n\n")
+                    .append("The peak is `FmaPeak`: twelve independent FloatVector FMA chains on registers, no loads (");
+            md.append(String.join(", ", peaks.entrySet().stream().map(e -> String.format("%.1f GFLOP/s on %s thread(s)",
+                    ((Number) e.getValue()).doubleValue(), e.getKey())).toList()));
+            md.append("). A kernel's share is its GFLOP/s over the peak on as many threads.\n\n| kernel |");
+            for (String shape : shapes) {
+                for (int t : threads) {
+                    md.append(String.format(" %s, %dT |", shape, t));
+                }
+            }
+            md.append("\n|---|").append("---|".repeat(shapes.size() * threads.size())).append('\n');
+            for (String kernel : results.stream().map(Result::kernel).distinct().toList()) {
+                md.append("| ").append(kernel).append(" |");
+                for (String shape : shapes) {
+                    for (int t : threads) {
+                        Result r = find(results, kernel, shape, largest, t);
+                        Object peak = peaks.get(Integer.toString(t));
+                        md.append(r == null || peak == null ? " - |"
+                                : String.format(" %.0f%% |", 100 * r.gflopPerS / ((Number) peak).doubleValue()));
                     }
                 }
                 md.append('\n');

@@ -3,6 +3,7 @@ package dev.cna.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cna.core.generate.Sampler;
+import dev.cna.core.model.ModelConfig;
 import dev.cna.core.model.ModelLoader;
 import dev.cna.core.model.ModelStore;
 import dev.cna.core.model.WeightSource;
@@ -28,7 +29,8 @@ import java.util.Map;
 /**
  * Engine throughput and memory, per model: prefill and decode tokens/s at several batch sizes on the cpu backend
  * (quantized blocks, Vector API), on the torch reference (f32 weights; batch sizes of --torch-batches, none to skip
- * it), and llama.cpp (llama-cpp-python) on the same GGUF with the same threads, in the same run, as ratios. Memory:
+ * it), and llama.cpp (llama-cpp-python) on the same GGUF with the same threads, in the same run, as ratios, and as
+ * GFLOP/s of the model's matrix work against the f32 FMA peak measured in the same run ({@link FmaPeak}). Memory:
  * the peak resident set of a fresh JVM that loads the model on the cpu backend and generates (prefill + decode at
  * the largest batch), sampled from /proc.
  *
@@ -45,6 +47,19 @@ public final class EngineBench {
 
     /** Peak resident memory of a process serving the model on the cpu backend, and what it mapped. */
     private record Memory(String model, long peakRssBytes, long weightBytes, int batch) {}
+
+    /**
+     * A model's matrix work per token in FLOPs (2 per multiply-add, attention's own products left out): a decoded token
+     * runs every projection and the head, a prefilled one every projection (the head runs once per sequence).
+     */
+    private record Work(String model, double decodeFlops, double prefillFlops) {
+        static Work of(String model, ModelConfig c) {
+            long q = (long) c.heads() * c.headDim(), kv = (long) c.kvHeads() * c.headDim();
+            long perLayer = c.hiddenSize() * (q + 2 * kv) + q * c.hiddenSize() + 3L * c.hiddenSize() * c.intermediateSize();
+            double layers = 2.0 * c.layers() * perLayer;
+            return new Work(model, layers + 2.0 * c.hiddenSize() * c.vocabSize(), layers);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = Report.options(args);
@@ -64,14 +79,18 @@ public final class EngineBench {
         int threads = Integer.parseInt(opts.getOrDefault("threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         String script = opts.getOrDefault("llamacpp", "bench/engine/llamacpp_bench.py");
 
+        double peak = FmaPeak.gflops(threads, 3);
+        Report.progress("f32 FMA peak on %d threads: %.1f GFLOP/s", threads, peak);
         List<Result> results = new ArrayList<>();
         List<Memory> memory = new ArrayList<>();
+        List<Work> work = new ArrayList<>();
         String llamaVersion = "";
         for (Path model : models) {
             String name = model.getFileName().toString();
             try (WeightSource source = ModelLoader.open(model); Tokenizer tokenizer = Tokenizer.create(source.tokenizerSpec())) {
                 int[] prompt = Arrays.copyOf(tokenizer.encode(TEXT), promptTokens);
                 try (Backend cpu = BackendOptions.cpu().withThreads(threads).load(source)) {
+                    work.add(Work.of(name, cpu.config()));
                     for (int batch : batches) {
                         results.add(measure(cpu, name, "cna-cpu", prompt, batch, decodeSteps, repeats));
                         Report.progress("  %s", results.get(results.size() - 1));
@@ -110,6 +129,8 @@ public final class EngineBench {
         json.put("machine", Report.machine());
         json.put("models", models.stream().map(m -> m.getFileName().toString()).toList());
         json.put("threads", threads);
+        json.put("fmaPeakGflops", peak);
+        json.put("work", work);
         json.put("promptTokens", promptTokens);
         json.put("decodeSteps", decodeSteps);
         json.put("repeats", repeats);
@@ -118,7 +139,7 @@ public final class EngineBench {
         json.put("memory", memory);
         Files.createDirectories(out);
         Report.writeJson(out.resolve("engine.json"), json);
-        Files.writeString(out.resolve("engine.md"), markdown(json, results, memory), StandardCharsets.UTF_8);
+        Files.writeString(out.resolve("engine.md"), markdown(json, results, memory, work), StandardCharsets.UTF_8);
         plot(results, out.resolve("engine.png"));
         Report.progress("wrote %s/engine.{md,json,png}", out);
     }
@@ -182,7 +203,7 @@ public final class EngineBench {
         return new ObjectMapper().readTree(stdout);
     }
 
-    private static String markdown(Map<String, Object> json, List<Result> results, List<Memory> memory) {
+    private static String markdown(Map<String, Object> json, List<Result> results, List<Memory> memory, List<Work> work) {
         StringBuilder md = new StringBuilder("# Engine throughput and memory\n\n");
         @SuppressWarnings("unchecked")
         Map<String, Object> machine = (Map<String, Object>) json.get("machine");
@@ -193,17 +214,37 @@ public final class EngineBench {
                         + "sequences). `cna-cpu` computes on the file's quantized blocks (Vector API); `cna-torch` is the "
                         + "f32 reference on DJL/PyTorch.%n",
                 json.get("threads"), json.get("llamacpp"), json.get("promptTokens"), json.get("decodeSteps"), json.get("repeats")));
+        double peak = (Double) json.get("fmaPeakGflops");
+        md.append(String.format("%nGFLOP/s counts each engine's tokens at the model's matrix work per token (2 per "
+                + "multiply-add: every projection, and for a decoded token the head too; attention left out), and %% is that "
+                + "share of the f32 FMA peak of this JVM on as many threads, measured in the same run (`FmaPeak`: %.1f "
+                + "GFLOP/s). llama.cpp multiplies in int8, so its share can pass 100%%; ours, in f32, cannot.%n", peak));
         for (String model : results.stream().map(Result::model).distinct().toList()) {
+            Work w = work.stream().filter(x -> x.model.equals(model)).findFirst().orElseThrow();
             md.append("\n## ").append(model).append("\n\n");
-            md.append("| engine | batch | prefill tok/s | decode tok/s | prefill vs llama.cpp | decode vs llama.cpp |\n|---|---|---|---|---|---|\n");
+            md.append(String.format("%.2f GFLOP per decoded token, %.2f per prefilled one.%n%n", w.decodeFlops / 1e9, w.prefillFlops / 1e9));
+            md.append("| engine | batch | prefill tok/s | decode tok/s | prefill vs llama.cpp | decode vs llama.cpp | prefill GFLOP/s (% of peak) | decode GFLOP/s (% of peak) |\n"
+                    + "|---|---|---|---|---|---|---|---|\n");
             for (Result r : results) {
                 if (!r.model.equals(model)) {
                     continue;
                 }
                 Result ref = find(results, model, "llama.cpp", r.batch);
-                md.append(String.format("| %s | %d | %.1f | %.1f | %s | %s |%n", r.engine, r.batch, r.prefillTokS, r.decodeTokS,
+                double prefill = r.prefillTokS * w.prefillFlops / 1e9, decode = r.decodeTokS * w.decodeFlops / 1e9;
+                md.append(String.format("| %s | %d | %.1f | %.1f | %s | %s | %.0f (%.0f%%) | %.0f (%.0f%%) |%n", r.engine, r.batch,
+                        r.prefillTokS, r.decodeTokS,
                         ref == null ? "-" : String.format("%.2fx", r.prefillTokS / ref.prefillTokS),
-                        ref == null ? "-" : String.format("%.2fx", r.decodeTokS / ref.decodeTokS)));
+                        ref == null ? "-" : String.format("%.2fx", r.decodeTokS / ref.decodeTokS),
+                        prefill, 100 * prefill / peak, decode, 100 * decode / peak));
+            }
+            Result llama1 = find(results, model, "llama.cpp", 1);
+            Result llama16 = find(results, model, "llama.cpp", 16);
+            if (llama1 != null && llama16 != null) {
+                double prefillTarget = 0.8 * llama1.prefillTokS * w.prefillFlops / 1e9;
+                double decodeTarget = 1.5 * llama16.decodeTokS * w.decodeFlops / 1e9;
+                md.append(String.format("%nIssue 14's targets as f32 work: prefill >= 0.8x llama.cpp = %.0f GFLOP/s (%.0f%% of "
+                        + "the peak); 16-row decode >= 1.5x llama.cpp = %.0f GFLOP/s (%.0f%% of the peak).%n",
+                        prefillTarget, 100 * prefillTarget / peak, decodeTarget, 100 * decodeTarget / peak));
             }
         }
         md.append("\n## Memory\n\nPeak resident set (VmRSS sampled every 50 ms) of a fresh JVM (`-Xmx2g`) that loads the model "

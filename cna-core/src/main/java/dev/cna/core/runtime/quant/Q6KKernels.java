@@ -111,7 +111,19 @@ final class Q6KKernels {
         return 32 * F32Kernels.dot(table, s, xs, 0, n / 16);
     }
 
+    /**
+     * Row w[off..] decoded into dst[0..n), values (d * sc) * (q - 32). In two passes over the row, each a method of its
+     * own: the low-nibble values (l, l + 32 of each half block), then the high-nibble ones (l + 64, l + 96). One method
+     * with all four took more IR than C2 (JDK 17) keeps for force-inlined Vector API calls once other kernels had run:
+     * its last conversions and stores were left on the Java fallback (KernelBench Q6_K batch 16 at 24-26 instead of
+     * ~113 GFLOP/s in 3 runs of 6, and 8.5% of a Qwen2.5-1.5B 16-row step in JFR).
+     */
     static void decode(byte[] w, int off, float[] dst, int n) {
+        decodeLow(w, off, dst, n);
+        decodeHigh(w, off, dst, n);
+    }
+
+    private static void decodeLow(byte[] w, int off, float[] dst, int n) {
         for (int b = 0, blocks = n / 256; b < blocks; b++) {
             int at = off + b * BYTES;
             float d = half(w, at + 208);
@@ -127,10 +139,29 @@ final class Q6KKernels {
                     IntVector h = (IntVector) ByteVector.fromArray(B1, w, qh + l).castShape(I, 0);
                     IntVector q1 = a.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 4).and(0x30));
                     IntVector q2 = c.and(0x0F).or(h.lanewise(VectorOperators.LSHL, 2).and(0x30));
-                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.and(0x30));
-                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
                     ((FloatVector) q1.sub(32).castShape(F, 0)).mul(d * w[is]).intoArray(dst, y + l);
                     ((FloatVector) q2.sub(32).castShape(F, 0)).mul(d * w[is + 2]).intoArray(dst, y + 32 + l);
+                }
+            }
+        }
+    }
+
+    private static void decodeHigh(byte[] w, int off, float[] dst, int n) {
+        for (int b = 0, blocks = n / 256; b < blocks; b++) {
+            int at = off + b * BYTES;
+            float d = half(w, at + 208);
+            for (int half = 0; half < 2; half++) {
+                int ql = at + 64 * half;
+                int qh = at + 128 + 32 * half;
+                int sc = at + 192 + 8 * half;
+                int y = b * 256 + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = sc + l / 16;
+                    IntVector a = (IntVector) ByteVector.fromArray(B1, w, ql + l).castShape(I, 0);
+                    IntVector c = (IntVector) ByteVector.fromArray(B1, w, ql + 32 + l).castShape(I, 0);
+                    IntVector h = (IntVector) ByteVector.fromArray(B1, w, qh + l).castShape(I, 0);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.and(0x30));
+                    IntVector q4 = c.lanewise(VectorOperators.LSHR, 4).and(0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and(0x30));
                     ((FloatVector) q3.sub(32).castShape(F, 0)).mul(d * w[is + 4]).intoArray(dst, y + 64 + l);
                     ((FloatVector) q4.sub(32).castShape(F, 0)).mul(d * w[is + 6]).intoArray(dst, y + 96 + l);
                 }

@@ -28,7 +28,10 @@ import java.nio.ByteOrder;
  * ({@code castShape(F, 0)}, {@code reinterpretShape(F, 0)}) instead of {@code convert(I2F, 0)} or
  * {@code reinterpretAsFloats()}: those look the species up ({@code withLanes}), and once several kernels have run
  * C2 may not fold that lookup (seen on JDK 17: "VectorSupport::convert failed to inline (intrinsic)" in Q4_0's
- * decoder after F16 and Q8_0 had run, 15x slower).
+ * decoder after F16 and Q8_0 had run, 15x slower). And a kernel method keeps its Vector API calls few: Q6_K's
+ * decoder, with four values a lane per iteration, ran its last conversions and stores on the Java fallback in some
+ * runs once other kernels had run (a large graph, we think, past what C2 inlines); in two methods of two values each
+ * it did not in 15 runs.
  *
  * <p>Only this package's kernels touch this class: it needs {@code --add-modules jdk.incubator.vector}.
  */

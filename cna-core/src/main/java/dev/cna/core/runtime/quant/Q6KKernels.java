@@ -113,10 +113,12 @@ final class Q6KKernels {
 
     /**
      * Row w[off..] decoded into dst[0..n), values (d * sc) * (q - 32). In two passes over the row, each a method of its
-     * own: the low-nibble values (l, l + 32 of each half block), then the high-nibble ones (l + 64, l + 96). One method
-     * with all four took more IR than C2 (JDK 17) keeps for force-inlined Vector API calls once other kernels had run:
-     * its last conversions and stores were left on the Java fallback (KernelBench Q6_K batch 16 at 24-26 instead of
-     * ~113 GFLOP/s in 3 runs of 6, and 8.5% of a Qwen2.5-1.5B 16-row step in JFR).
+     * own: the low-nibble values (l, l + 32 of each half block), then the high-nibble ones (l + 64, l + 96). With all
+     * four in one method, C2 (JDK 17) left its last conversions and stores on the Vector API's Java fallback in some
+     * runs once other kernels had run (a graph too large to inline all of it, we think; see Simd): KernelBench Q6_K
+     * batch 16 after F32/F16/BF16 at ~50 instead of ~120 GFLOP/s in 3 runs of 6, and in a Qwen2.5-1.5B 16-row step
+     * (JFR) 4.5% of all samples in the fallback. Split, 15 runs of 15 were fast. The two loops stay apart on purpose:
+     * one method with both would be the large graph again.
      */
     static void decode(byte[] w, int off, float[] dst, int n) {
         decodeLow(w, off, dst, n);
